@@ -1,0 +1,2 @@
+//! otel-xray facade.
+#![deny(missing_docs)]
