@@ -1,0 +1,90 @@
+//! [`XrayIdGenerator`]: trace IDs that X-Ray accepts, built without strings.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry_sdk::trace::IdGenerator;
+
+use crate::XrayTraceId;
+
+/// An [`IdGenerator`] whose trace IDs start with the current epoch second, as X-Ray
+/// requires (`1-{epoch}-{random}`), followed by 96 random bits.
+///
+/// The 16 bytes are assembled directly: a big-endian `u32` of seconds and 12 bytes
+/// from a thread-local PRNG ([`fastrand`], seeded per thread from the OS), so
+/// generation takes no lock and allocates nothing. Span IDs are 64 random bits,
+/// never zero.
+///
+/// The PRNG is not cryptographic; trace and span IDs are identifiers, not secrets.
+///
+/// # Clocks out of range
+///
+/// The epoch field is 32 bits. A clock before 1970 gives epoch `0`; a clock past
+/// 2106-02-07T06:28:15Z gives `0xffffffff` (saturating, never wrapping to a small
+/// value). Both IDs are still valid OpenTelemetry IDs; X-Ray would reject them by
+/// age, which [`XrayTraceId::check_epoch`] can report.
+///
+/// ```
+/// use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
+/// use otel_xray_id::{XrayIdGenerator, XrayTraceId};
+///
+/// let id = XrayIdGenerator::default().new_trace_id();
+/// let xray = XrayTraceId::from_trace_id(id).unwrap();
+/// assert!(xray.to_string().starts_with("1-"));
+///
+/// // Wire it into a provider:
+/// let provider = SdkTracerProvider::builder()
+///     .with_id_generator(XrayIdGenerator::default())
+///     .build();
+/// # drop(provider);
+/// ```
+#[derive(Debug, Default, Clone, Copy)]
+pub struct XrayIdGenerator {
+    _private: (),
+}
+
+impl XrayIdGenerator {
+    /// A trace ID stamped with the epoch second of `now` (see the type docs for
+    /// clocks out of range). [`IdGenerator::new_trace_id`] calls this with the
+    /// system clock.
+    pub fn trace_id_at(&self, now: SystemTime) -> TraceId {
+        let epoch = epoch_seconds(now);
+        loop {
+            let random = (u128::from(fastrand::u32(..)) << 64) | u128::from(fastrand::u64(..));
+            // Only epoch 0 with 96 zero bits can fail: retry rather than return an invalid ID.
+            if let Some(id) = XrayTraceId::from_parts(epoch, random) {
+                return id.trace_id();
+            }
+        }
+    }
+}
+
+impl IdGenerator for XrayIdGenerator {
+    fn new_trace_id(&self) -> TraceId {
+        self.trace_id_at(SystemTime::now())
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        loop {
+            let v = fastrand::u64(..);
+            if v != 0 {
+                return SpanId::from_bytes(v.to_be_bytes());
+            }
+        }
+    }
+}
+
+/// The 32-bit epoch second for `now`: 0 before 1970, saturating at `u32::MAX` after 2106.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use otel_xray_id::epoch_seconds;
+/// assert_eq!(epoch_seconds(UNIX_EPOCH - Duration::from_secs(5)), 0);
+/// assert_eq!(epoch_seconds(UNIX_EPOCH + Duration::from_secs(1 << 40)), u32::MAX);
+/// ```
+pub fn epoch_seconds(now: SystemTime) -> u32 {
+    match now.duration_since(UNIX_EPOCH) {
+        Ok(d) => u32::try_from(d.as_secs()).unwrap_or(u32::MAX),
+        Err(_) => 0,
+    }
+}

@@ -1,0 +1,169 @@
+//! Test support shared by the otel-xray crates. Not published.
+//!
+//! * [`MotoServer`] starts `moto_server` (the `moto` Python package) on a free
+//!   loopback port and stops it on drop. A machine without moto fails the test
+//!   with instructions; it never skips silently.
+//! * [`assert_segment_valid`] / [`segment_schema_errors`] check a document against
+//!   the official X-Ray segment schema (draft-04).
+#![deny(missing_docs)]
+
+use std::io::Read;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The official segment document schema, shipped with `otel-xray-exporter`.
+pub const SEGMENT_SCHEMA: &str =
+    include_str!("../../otel-xray-exporter/schema/xray-segmentdocument-schema-v1.0.0.json");
+
+/// A running `moto_server` on `127.0.0.1`, killed when dropped.
+#[derive(Debug)]
+pub struct MotoServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl MotoServer {
+    /// Starts moto on a free loopback port and waits until it accepts connections.
+    ///
+    /// Looks for `$MOTO_SERVER`, then `moto_server` on `PATH`, then
+    /// `python3 -m moto.server`.
+    ///
+    /// # Panics
+    /// When moto is not installed or does not come up within 30 s: the message
+    /// says how to install it (`pip install 'moto[server]'`).
+    pub fn start() -> MotoServer {
+        let port = free_port();
+        let mut child = spawn_moto(port).unwrap_or_else(|e| {
+            panic!(
+                "cannot start moto_server ({e}). Install it with: pip install 'moto[server]' \
+                 (or set MOTO_SERVER to its path)"
+            )
+        });
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+                return MotoServer { child, addr };
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut err = String::new();
+                if let Some(mut s) = child.stderr.take() {
+                    let _ = s.read_to_string(&mut err);
+                }
+                panic!(
+                    "moto_server exited with {status} before listening: {err}\n\
+                     Install it with: pip install 'moto[server]'"
+                );
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("moto_server did not listen on {addr} within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, for an AWS SDK `endpoint_url`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The loopback address moto listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_moto(port: u16) -> std::io::Result<Child> {
+    let port = port.to_string();
+    let args = ["-H", "127.0.0.1", "-p", port.as_str()];
+    let spawn = |cmd: &mut Command| {
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+    };
+    if let Ok(path) = std::env::var("MOTO_SERVER") {
+        return spawn(&mut Command::new(path));
+    }
+    match spawn(&mut Command::new("moto_server")) {
+        Ok(c) => Ok(c),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            spawn(Command::new("python3").args(["-m", "moto.server"]))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind 127.0.0.1:0")
+}
+
+fn validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| {
+        let schema: serde_json::Value =
+            serde_json::from_str(SEGMENT_SCHEMA).expect("schema is JSON");
+        jsonschema::draft4::new(&schema).expect("schema compiles")
+    })
+}
+
+/// Every way `doc` breaks the official segment schema; empty when valid.
+pub fn segment_schema_errors(doc: &serde_json::Value) -> Vec<String> {
+    validator()
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+/// Panics with every schema error if `doc` is not a valid segment document.
+pub fn assert_segment_valid(doc: &serde_json::Value) {
+    let errors = segment_schema_errors(doc);
+    assert!(
+        errors.is_empty(),
+        "segment document violates the X-Ray schema:\n  {}\ndocument: {}",
+        errors.join("\n  "),
+        doc
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_accepts_a_minimal_segment_and_rejects_a_bad_one() {
+        let ok = serde_json::json!({
+            "name": "svc", "id": "70de5b6f19ff9a0a", "trace_id": "1-581cf771-a006649127e371903a2de979",
+            "start_time": 1.478293361271E9, "end_time": 1.478293361449E9
+        });
+        assert_segment_valid(&ok);
+        let bad = serde_json::json!({"name": "svc", "id": "x"});
+        assert!(!segment_schema_errors(&bad).is_empty());
+    }
+
+    #[test]
+    fn moto_serves_xray() {
+        let moto = MotoServer::start();
+        let mut s = TcpStream::connect(moto.addr()).unwrap();
+        use std::io::Write;
+        s.write_all(b"GET /moto-api/ HTTP/1.0\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        assert!(out.starts_with("HTTP/1."), "unexpected reply: {out:.80}");
+    }
+}
