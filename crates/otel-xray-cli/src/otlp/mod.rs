@@ -1,0 +1,566 @@
+//! OTLP/JSON `ExportTraceServiceRequest` → OpenTelemetry SDK [`SpanData`] + [`Resource`].
+//!
+//! This follows the protobuf JSON mapping used by OTLP/HTTP JSON and the collector's file
+//! exporter: lowerCamelCase (snake_case also accepted, as proto3 JSON parsers must), trace and
+//! span IDs as hex, 64-bit integers as strings or numbers, enums as integers or names, `null`
+//! as the default value, unknown fields ignored.
+//!
+//! The input is walked as a [`serde_json::Value`] rather than through a derived model, so that
+//! one malformed span is reported with its JSON path and skipped while every valid span in the
+//! same input is still converted.
+//!
+//! The SDK's attribute model is narrower than OTLP's `AnyValue`. Where a value has no exact
+//! counterpart it is converted to a string and the conversion is reported as a [`Note`]:
+//! * `kvlistValue` → the JSON object text (`{"k":v,…}`);
+//! * arrays whose elements are not all of one scalar type → the JSON array text;
+//! * `bytesValue` → its base64 text, unchanged;
+//! * an `AnyValue` with no value set → the attribute is left out.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags};
+use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::Resource;
+use serde_json::{Map, Value as Json};
+
+mod attributes;
+mod fields;
+use attributes::convert_attributes;
+use fields::{
+    array_field, as_object, enum_field, get, span_id_field, string_field, time_field,
+    trace_id_field, trace_state_field, u32_field,
+};
+
+/// Spans that share one `resourceSpans` entry.
+#[derive(Debug)]
+pub struct ResourceGroup {
+    /// The resource of every span in `spans`.
+    pub resource: Resource,
+    /// The converted spans, in input order.
+    pub spans: Vec<SpanData>,
+}
+
+/// Everything read from one input: converted spans, rejected parts, lossy conversions.
+#[derive(Debug, Default)]
+pub struct Conversion {
+    /// Converted spans grouped by resource.
+    pub groups: Vec<ResourceGroup>,
+    /// Parts of the input that could not be converted (and so were skipped).
+    pub errors: Vec<OtlpError>,
+    /// Values that were converted with a loss of type information, or left out.
+    pub notes: Vec<Note>,
+}
+
+impl Conversion {
+    /// Number of converted spans.
+    pub fn span_count(&self) -> usize {
+        self.groups.iter().map(|g| g.spans.len()).sum()
+    }
+}
+
+/// A malformed part of the input, with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OtlpError {
+    /// Where: `request at line L: resourceSpans[i].scopeSpans[j].spans[k].field` (L is the
+    /// line the request starts on), or `line L, column C` for a syntax error.
+    pub location: String,
+    /// What is wrong.
+    pub kind: OtlpErrorKind,
+}
+
+/// What is wrong with a part of the input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum OtlpErrorKind {
+    /// The text is not JSON.
+    #[error("not JSON: {0}")]
+    Syntax(String),
+    /// A value has the wrong JSON type.
+    #[error("expected {expected}, found {found}")]
+    WrongType {
+        /// The type the mapping requires.
+        expected: &'static str,
+        /// What was there, shortened.
+        found: String,
+    },
+    /// A required field is absent (or zero, which proto3 JSON cannot tell apart).
+    #[error("missing {0}")]
+    Missing(&'static str),
+    /// A trace or span ID is not the required number of hex digits.
+    #[error("expected {digits} hex digits, found {found:?}")]
+    BadId {
+        /// 32 for a trace ID, 16 for a span ID.
+        digits: usize,
+        /// The value found.
+        found: String,
+    },
+    /// An all-zero trace or span ID, which OpenTelemetry treats as invalid.
+    #[error("all-zero ID is invalid")]
+    ZeroId,
+    /// An integer that does not parse or does not fit.
+    #[error("expected {expected}, found {found:?}")]
+    BadNumber {
+        /// The integer type required.
+        expected: &'static str,
+        /// The value found.
+        found: String,
+    },
+    /// An enum name or number that is not defined.
+    #[error("unknown {enum_name} value {found}")]
+    BadEnum {
+        /// The proto enum.
+        enum_name: &'static str,
+        /// The value found.
+        found: String,
+    },
+    /// The `traceState` is not a valid W3C tracestate.
+    #[error("invalid W3C tracestate {0:?}")]
+    BadTraceState(String),
+}
+
+impl fmt::Display for OtlpError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.kind)
+    }
+}
+
+impl std::error::Error for OtlpError {}
+
+/// A value converted with loss of type information, or left out.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Note {
+    /// Where: same form as [`OtlpError::location`].
+    pub location: String,
+    /// What was done.
+    pub what: String,
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.what)
+    }
+}
+
+type Res<T> = Result<T, OtlpError>;
+
+/// A JSON path under construction; cheap to extend, only rendered on error.
+#[derive(Clone)]
+struct Loc<'a> {
+    parent: Option<&'a Loc<'a>>,
+    seg: Seg<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'a> {
+    Line(usize),
+    Field(&'a str),
+    Index(usize),
+}
+
+impl<'a> Loc<'a> {
+    fn line(line: usize) -> Loc<'static> {
+        Loc {
+            parent: None,
+            seg: Seg::Line(line),
+        }
+    }
+    fn field(&'a self, name: &'a str) -> Loc<'a> {
+        Loc {
+            parent: Some(self),
+            seg: Seg::Field(name),
+        }
+    }
+    fn index(&'a self, i: usize) -> Loc<'a> {
+        Loc {
+            parent: Some(self),
+            seg: Seg::Index(i),
+        }
+    }
+    fn render(&self) -> String {
+        let mut segs = vec![self.seg];
+        let mut cur = self.parent;
+        while let Some(l) = cur {
+            segs.push(l.seg);
+            cur = l.parent;
+        }
+        let mut out = String::new();
+        for seg in segs.into_iter().rev() {
+            match seg {
+                Seg::Line(n) => out.push_str(&format!("request at line {n}: ")),
+                Seg::Field(name) => {
+                    if !out.is_empty() && !out.ends_with(' ') {
+                        out.push('.');
+                    }
+                    out.push_str(name);
+                }
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+            }
+        }
+        out
+    }
+    fn err(&self, kind: OtlpErrorKind) -> OtlpError {
+        OtlpError {
+            location: self.render(),
+            kind,
+        }
+    }
+    fn wrong(&self, expected: &'static str, found: &Json) -> OtlpError {
+        self.err(OtlpErrorKind::WrongType {
+            expected,
+            found: describe(found),
+        })
+    }
+}
+
+fn describe(v: &Json) -> String {
+    let text = v.to_string();
+    if text.chars().count() > 40 {
+        let cut: String = text.chars().take(37).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+/// Converts OTLP/JSON text: one `ExportTraceServiceRequest` (pretty-printed or not), several
+/// back to back, or JSON lines as the collector's file exporter writes them.
+///
+/// JSON lines are recognised by a first line that is a complete JSON value on its own; each
+/// line is then read separately, so a syntax error costs only its own line. Otherwise a syntax
+/// error ends the input, since nothing after it can be located reliably.
+pub fn convert_str(text: &str) -> Conversion {
+    let mut out = Conversion::default();
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let first = lines.next().unwrap_or("");
+    let json_lines = lines.next().is_some() && serde_json::from_str::<Json>(first).is_ok();
+    if json_lines {
+        for (n, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Json>(line) {
+                Ok(doc) => convert_request(&doc, &Loc::line(n + 1), &mut out),
+                Err(e) => out.errors.push(OtlpError {
+                    location: format!("line {}, column {}", n + 1, e.column()),
+                    kind: OtlpErrorKind::Syntax(e.to_string()),
+                }),
+            }
+        }
+        return out;
+    }
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Json>();
+    loop {
+        let at = stream.byte_offset();
+        let start = at + leading_ws(&text[at..]);
+        match stream.next() {
+            None => break,
+            Some(Ok(doc)) => convert_request(&doc, &Loc::line(line_of(text, start)), &mut out),
+            Some(Err(e)) => {
+                out.errors.push(OtlpError {
+                    location: format!("line {}, column {}", e.line(), e.column()),
+                    kind: OtlpErrorKind::Syntax(e.to_string()),
+                });
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn leading_ws(s: &str) -> usize {
+    s.len() - s.trim_start().len()
+}
+
+fn line_of(text: &str, byte: usize) -> usize {
+    text.as_bytes()[..byte.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn convert_request(doc: &Json, loc: &Loc, out: &mut Conversion) {
+    let obj = match as_object(doc, loc) {
+        Ok(o) => o,
+        Err(e) => return out.errors.push(e),
+    };
+    let resource_spans = match array_field(obj, "resourceSpans", "resource_spans", loc) {
+        Ok(a) => a,
+        Err(e) => return out.errors.push(e),
+    };
+    let rs_loc = loc.field("resourceSpans");
+    for (i, rs) in resource_spans.iter().enumerate() {
+        let rs_loc = rs_loc.index(i);
+        if let Err(e) = convert_resource_spans(rs, &rs_loc, out) {
+            out.errors.push(e);
+        }
+    }
+}
+
+fn convert_resource_spans(rs: &Json, loc: &Loc, out: &mut Conversion) -> Res<()> {
+    let obj = as_object(rs, loc)?;
+    let schema_url = string_field(obj, "schemaUrl", "schema_url", loc)?;
+    let mut attributes = Vec::new();
+    if let Some(resource) = get(obj, "resource", "resource") {
+        let r_loc = loc.field("resource");
+        let r_obj = as_object(resource, &r_loc)?;
+        attributes = convert_attributes(r_obj, &r_loc, &mut out.notes)?;
+        let dropped = u32_field(
+            r_obj,
+            "droppedAttributesCount",
+            "dropped_attributes_count",
+            &r_loc,
+        )?;
+        if dropped > 0 {
+            out.notes.push(Note {
+                location: r_loc.field("droppedAttributesCount").render(),
+                what: format!("{dropped} dropped resource attributes: the SDK resource has no such count; not carried over"),
+            });
+        }
+    }
+    let builder = Resource::builder_empty();
+    let resource = if schema_url.is_empty() {
+        builder.with_attributes(attributes).build()
+    } else {
+        builder.with_schema_url(attributes, schema_url).build()
+    };
+    let mut spans = Vec::new();
+    let ss_loc = loc.field("scopeSpans");
+    for (j, ss) in array_field(obj, "scopeSpans", "scope_spans", loc)?
+        .iter()
+        .enumerate()
+    {
+        let ss_loc = ss_loc.index(j);
+        if let Err(e) = convert_scope_spans(ss, &ss_loc, &mut spans, out) {
+            out.errors.push(e);
+        }
+    }
+    out.groups.push(ResourceGroup { resource, spans });
+    Ok(())
+}
+
+fn convert_scope_spans(
+    ss: &Json,
+    loc: &Loc,
+    spans: &mut Vec<SpanData>,
+    out: &mut Conversion,
+) -> Res<()> {
+    let obj = as_object(ss, loc)?;
+    let schema_url = string_field(obj, "schemaUrl", "schema_url", loc)?;
+    let mut builder = InstrumentationScope::builder("");
+    if let Some(scope) = get(obj, "scope", "scope") {
+        let s_loc = loc.field("scope");
+        let s_obj = as_object(scope, &s_loc)?;
+        builder = InstrumentationScope::builder(string_field(s_obj, "name", "name", &s_loc)?);
+        let version = string_field(s_obj, "version", "version", &s_loc)?;
+        if !version.is_empty() {
+            builder = builder.with_version(version);
+        }
+        builder = builder.with_attributes(convert_attributes(s_obj, &s_loc, &mut out.notes)?);
+        let dropped = u32_field(
+            s_obj,
+            "droppedAttributesCount",
+            "dropped_attributes_count",
+            &s_loc,
+        )?;
+        if dropped > 0 {
+            out.notes.push(Note {
+                location: s_loc.field("droppedAttributesCount").render(),
+                what: format!("{dropped} dropped scope attributes: the SDK scope has no such count; not carried over"),
+            });
+        }
+    }
+    if !schema_url.is_empty() {
+        builder = builder.with_schema_url(schema_url);
+    }
+    let scope = builder.build();
+    let sp_loc = loc.field("spans");
+    for (k, span) in array_field(obj, "spans", "spans", loc)?.iter().enumerate() {
+        match convert_span(span, &sp_loc.index(k), &scope, &mut out.notes) {
+            Ok(s) => spans.push(s),
+            Err(e) => out.errors.push(e),
+        }
+    }
+    Ok(())
+}
+
+/// Span flags bits (opentelemetry-proto `SpanFlags`).
+const FLAGS_TRACE_FLAGS_MASK: u32 = 0xff;
+const FLAGS_HAS_IS_REMOTE: u32 = 0x100;
+const FLAGS_IS_REMOTE: u32 = 0x200;
+
+fn convert_span(
+    span: &Json,
+    loc: &Loc,
+    scope: &InstrumentationScope,
+    notes: &mut Vec<Note>,
+) -> Res<SpanData> {
+    let obj = as_object(span, loc)?;
+    let trace_id = trace_id_field(obj, loc)?;
+    let span_id = span_id_field(obj, "spanId", "span_id", loc)?
+        .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
+    let parent_span_id =
+        span_id_field(obj, "parentSpanId", "parent_span_id", loc)?.unwrap_or(SpanId::INVALID);
+    let trace_state = trace_state_field(obj, loc)?;
+    let flags = match get(obj, "flags", "flags") {
+        // Spans from exporters that predate the field were exported, hence sampled.
+        None => TraceFlags::SAMPLED.to_u8() as u32,
+        Some(_) => u32_field(obj, "flags", "flags", loc)?,
+    };
+    let trace_flags = TraceFlags::new((flags & FLAGS_TRACE_FLAGS_MASK) as u8);
+    let parent_span_is_remote = flags & FLAGS_HAS_IS_REMOTE != 0 && flags & FLAGS_IS_REMOTE != 0;
+    let name = string_field(obj, "name", "name", loc)?;
+    let span_kind = span_kind_field(obj, loc)?;
+    let start_time = time_field(obj, "startTimeUnixNano", "start_time_unix_nano", loc)?
+        .ok_or_else(|| {
+            loc.field("startTimeUnixNano")
+                .err(OtlpErrorKind::Missing("start time"))
+        })?;
+    let end_time =
+        time_field(obj, "endTimeUnixNano", "end_time_unix_nano", loc)?.ok_or_else(|| {
+            loc.field("endTimeUnixNano")
+                .err(OtlpErrorKind::Missing("end time"))
+        })?;
+    let attributes = convert_attributes(obj, loc, notes)?;
+    let dropped_attributes_count = u32_field(
+        obj,
+        "droppedAttributesCount",
+        "dropped_attributes_count",
+        loc,
+    )?;
+
+    let mut events = SpanEvents::default();
+    let ev_loc = loc.field("events");
+    for (i, ev) in array_field(obj, "events", "events", loc)?
+        .iter()
+        .enumerate()
+    {
+        events
+            .events
+            .push(convert_event(ev, &ev_loc.index(i), notes)?);
+    }
+    events.dropped_count = u32_field(obj, "droppedEventsCount", "dropped_events_count", loc)?;
+
+    let mut links = SpanLinks::default();
+    let ln_loc = loc.field("links");
+    for (i, ln) in array_field(obj, "links", "links", loc)?.iter().enumerate() {
+        links.links.push(convert_link(ln, &ln_loc.index(i), notes)?);
+    }
+    links.dropped_count = u32_field(obj, "droppedLinksCount", "dropped_links_count", loc)?;
+
+    let status = status_field(obj, loc, notes)?;
+
+    Ok(SpanData {
+        span_context: SpanContext::new(trace_id, span_id, trace_flags, false, trace_state),
+        parent_span_id,
+        parent_span_is_remote,
+        span_kind,
+        name: Cow::Owned(name),
+        start_time,
+        end_time,
+        attributes,
+        dropped_attributes_count,
+        events,
+        links,
+        status,
+        instrumentation_scope: scope.clone(),
+    })
+}
+
+fn convert_event(ev: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Event> {
+    let obj = as_object(ev, loc)?;
+    let timestamp = time_field(obj, "timeUnixNano", "time_unix_nano", loc)?.ok_or_else(|| {
+        loc.field("timeUnixNano")
+            .err(OtlpErrorKind::Missing("event time"))
+    })?;
+    let name = string_field(obj, "name", "name", loc)?;
+    let attributes = convert_attributes(obj, loc, notes)?;
+    let dropped = u32_field(
+        obj,
+        "droppedAttributesCount",
+        "dropped_attributes_count",
+        loc,
+    )?;
+    Ok(Event::new(name, timestamp, attributes, dropped))
+}
+
+fn convert_link(ln: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Link> {
+    let obj = as_object(ln, loc)?;
+    let trace_id = trace_id_field(obj, loc)?;
+    let span_id = span_id_field(obj, "spanId", "span_id", loc)?
+        .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
+    let trace_state = trace_state_field(obj, loc)?;
+    let flags = u32_field(obj, "flags", "flags", loc)?;
+    let is_remote = flags & FLAGS_HAS_IS_REMOTE != 0 && flags & FLAGS_IS_REMOTE != 0;
+    let context = SpanContext::new(
+        trace_id,
+        span_id,
+        TraceFlags::new((flags & FLAGS_TRACE_FLAGS_MASK) as u8),
+        is_remote,
+        trace_state,
+    );
+    let attributes = convert_attributes(obj, loc, notes)?;
+    let dropped = u32_field(
+        obj,
+        "droppedAttributesCount",
+        "dropped_attributes_count",
+        loc,
+    )?;
+    Ok(Link::new(context, attributes, dropped))
+}
+
+fn status_field(obj: &Map<String, Json>, loc: &Loc, notes: &mut Vec<Note>) -> Res<Status> {
+    let Some(status) = get(obj, "status", "status") else {
+        return Ok(Status::Unset);
+    };
+    let s_loc = loc.field("status");
+    let s_obj = as_object(status, &s_loc)?;
+    let message = string_field(s_obj, "message", "message", &s_loc)?;
+    let code = enum_field(
+        s_obj,
+        "code",
+        "StatusCode",
+        &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"],
+        &s_loc,
+    )?;
+    if code != 2 && !message.is_empty() {
+        notes.push(Note {
+            location: s_loc.field("message").render(),
+            what: "status message without STATUS_CODE_ERROR: the SDK keeps a message only for errors; left out".into(),
+        });
+    }
+    Ok(match code {
+        1 => Status::Ok,
+        2 => Status::error(message),
+        _ => Status::Unset,
+    })
+}
+
+fn span_kind_field(obj: &Map<String, Json>, loc: &Loc) -> Res<SpanKind> {
+    let kind = enum_field(
+        obj,
+        "kind",
+        "SpanKind",
+        &[
+            "SPAN_KIND_UNSPECIFIED",
+            "SPAN_KIND_INTERNAL",
+            "SPAN_KIND_SERVER",
+            "SPAN_KIND_CLIENT",
+            "SPAN_KIND_PRODUCER",
+            "SPAN_KIND_CONSUMER",
+        ],
+        loc,
+    )?;
+    Ok(match kind {
+        2 => SpanKind::Server,
+        3 => SpanKind::Client,
+        4 => SpanKind::Producer,
+        5 => SpanKind::Consumer,
+        // UNSPECIFIED is what the SDK would have called INTERNAL.
+        _ => SpanKind::Internal,
+    })
+}
+
+#[cfg(test)]
+mod tests;
