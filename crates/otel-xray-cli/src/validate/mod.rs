@@ -1,0 +1,319 @@
+//! Segment document checks: the official schema (draft-04) plus the X-Ray limits it lacks.
+//!
+//! The schema already covers the segment name's characters and 200-character limit, the
+//! annotation key pattern, value types and 1000-character strings. What it does not say,
+//! and this module adds (developer guide, `wire-formats.md` §2.4):
+//! * a document is at most 64 KiB;
+//! * every `id` (segment, subsegment, exception) and `parent_id` is 16 lowercase hex digits;
+//! * `trace_id` is exactly `1-` + 8 + `-` + 24 lowercase hex digits;
+//! * a subsegment name is at most 250 characters (the general string limit);
+//! * at most 50 annotations per document (X-Ray indexes 50 per trace);
+//! * every segment and subsegment has exactly one of `end_time` and `in_progress: true`,
+//!   and does not end before it starts;
+//! * a subsegment sent on its own (`type: "subsegment"`) has `trace_id` and `parent_id`.
+
+use std::fmt;
+
+use serde_json::{Map, Value as Json};
+
+pub mod input;
+
+/// The official segment document schema (draft-04).
+// TODO(translator landing): use otel_xray_exporter::SEGMENT_SCHEMA.
+pub const SEGMENT_SCHEMA: &str =
+    include_str!("../../../otel-xray-exporter/schema/xray-segmentdocument-schema-v1.0.0.json");
+
+/// Largest segment document X-Ray accepts ("64 kB"; the daemon's buffer is 64 KiB).
+// TODO(translator landing): use otel_xray_exporter::MAX_SEGMENT_BYTES.
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+
+/// X-Ray indexes at most this many annotations per trace.
+pub const MAX_ANNOTATIONS: usize = 50;
+
+/// Longest subsegment name (X-Ray's general string limit).
+pub const MAX_SUBSEGMENT_NAME_CHARS: usize = 250;
+
+/// One thing wrong with a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// JSON pointer into the document (`""` for the whole document).
+    pub path: String,
+    /// What is wrong.
+    pub kind: ProblemKind,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.kind)
+        } else {
+            write!(f, "{}: {}", self.path, self.kind)
+        }
+    }
+}
+
+/// The kinds of problem, one per rule.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProblemKind {
+    /// The text is not JSON.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// The document is JSON but not an object.
+    #[error("a segment document must be a JSON object")]
+    NotAnObject,
+    /// A UDP-daemon frame the daemon would reject.
+    #[error("daemon framing: {0}")]
+    Frame(#[from] crate::daemon::FrameError),
+    /// The official schema rejects it.
+    #[error("schema: {0}")]
+    Schema(String),
+    /// Larger than 64 KiB.
+    #[error("document is {bytes} bytes, over the {MAX_DOCUMENT_BYTES}-byte limit")]
+    TooLarge {
+        /// Serialized size.
+        bytes: usize,
+    },
+    /// An `id` / `parent_id` that is not 16 lowercase hex digits.
+    #[error("{field} must be 16 lowercase hex digits, found {found}")]
+    BadId {
+        /// `id` or `parent_id`.
+        field: &'static str,
+        /// The value, as JSON.
+        found: String,
+    },
+    /// A `trace_id` not of the form `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`.
+    #[error("trace_id must match ^1-[0-9a-f]{{8}}-[0-9a-f]{{24}}$, found {0}")]
+    BadTraceId(String),
+    /// A subsegment name over 250 characters.
+    #[error("subsegment name is {0} characters, over {MAX_SUBSEGMENT_NAME_CHARS}")]
+    NameTooLong(usize),
+    /// More than 50 annotations in the document.
+    #[error("{0} annotations in the document; X-Ray indexes at most {MAX_ANNOTATIONS} per trace")]
+    TooManyAnnotations(usize),
+    /// Neither `end_time` nor `in_progress: true`.
+    #[error("needs end_time or \"in_progress\": true")]
+    NotEnded,
+    /// Both `end_time` and `in_progress: true`.
+    #[error("has both end_time and \"in_progress\": true; send exactly one")]
+    EndedAndInProgress,
+    /// `end_time` earlier than `start_time`.
+    #[error("end_time {end} is before start_time {start}")]
+    EndBeforeStart {
+        /// `start_time`.
+        start: f64,
+        /// `end_time`.
+        end: f64,
+    },
+    /// An independent subsegment without `trace_id` or `parent_id`.
+    #[error("a subsegment sent on its own needs {0}")]
+    IndependentSubsegmentMissing(&'static str),
+}
+
+/// Checks segment documents; build once, use for many documents.
+pub struct SegmentValidator {
+    schema: jsonschema::Validator,
+}
+
+impl fmt::Debug for SegmentValidator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SegmentValidator")
+    }
+}
+
+impl SegmentValidator {
+    /// Compiles the official schema.
+    pub fn new() -> SegmentValidator {
+        let schema: Json = serde_json::from_str(SEGMENT_SCHEMA).expect("bundled schema is JSON");
+        SegmentValidator {
+            schema: jsonschema::draft4::new(&schema).expect("bundled schema compiles"),
+        }
+    }
+
+    /// Every problem with `doc`, whose serialized form is `bytes` long.
+    pub fn check(&self, doc: &Json, bytes: usize) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        if bytes > MAX_DOCUMENT_BYTES {
+            problems.push(problem("", ProblemKind::TooLarge { bytes }));
+        }
+        let Some(obj) = doc.as_object() else {
+            problems.push(problem("", ProblemKind::NotAnObject));
+            return problems;
+        };
+        for e in self.schema.iter_errors(doc) {
+            problems.push(problem(
+                &e.instance_path().to_string(),
+                ProblemKind::Schema(e.to_string()),
+            ));
+        }
+        check_trace_id(obj, "", &mut problems);
+        let mut annotations = 0;
+        check_entity(obj, "", Entity::Document, &mut annotations, &mut problems);
+        if annotations > MAX_ANNOTATIONS {
+            problems.push(problem(
+                "/annotations",
+                ProblemKind::TooManyAnnotations(annotations),
+            ));
+        }
+        problems
+    }
+
+    /// Parses `text` and checks it; a parse failure is the one problem.
+    pub fn check_text(&self, text: &[u8]) -> Result<(Json, Vec<Problem>), Problem> {
+        match serde_json::from_slice::<Json>(text) {
+            Ok(doc) => {
+                let problems = self.check(&doc, text.len());
+                Ok((doc, problems))
+            }
+            Err(e) => Err(problem("", ProblemKind::NotJson(e.to_string()))),
+        }
+    }
+}
+
+impl Default for SegmentValidator {
+    fn default() -> Self {
+        SegmentValidator::new()
+    }
+}
+
+/// The document's `id` for reports, or `-`.
+pub fn document_id(doc: &Json) -> String {
+    match doc.get("id") {
+        Some(Json::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => "-".into(),
+    }
+}
+
+fn problem(path: &str, kind: ProblemKind) -> Problem {
+    Problem {
+        path: path.to_string(),
+        kind,
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Entity {
+    /// The top-level document: a segment, or a subsegment sent on its own.
+    Document,
+    /// A subsegment embedded in another.
+    Embedded,
+}
+
+fn is_lower_hex(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn check_id(obj: &Map<String, Json>, field: &'static str, path: &str, out: &mut Vec<Problem>) {
+    if let Some(v) = obj.get(field) {
+        if !v.as_str().is_some_and(|s| is_lower_hex(s, 16)) {
+            let found = v.to_string();
+            out.push(problem(
+                &format!("{path}/{field}"),
+                ProblemKind::BadId { field, found },
+            ));
+        }
+    }
+}
+
+/// Absence is left to the schema (segments) and the independent-subsegment rule.
+fn check_trace_id(obj: &Map<String, Json>, path: &str, out: &mut Vec<Problem>) {
+    let Some(v) = obj.get("trace_id") else {
+        return;
+    };
+    let ok = v.as_str().is_some_and(|s| {
+        let b = s.as_bytes();
+        b.len() == 35
+            && s.starts_with("1-")
+            && b[10] == b'-'
+            && is_lower_hex(&s[2..10], 8)
+            && is_lower_hex(&s[11..], 24)
+    });
+    if !ok {
+        out.push(problem(
+            &format!("{path}/trace_id"),
+            ProblemKind::BadTraceId(v.to_string()),
+        ));
+    }
+}
+
+fn check_entity(
+    obj: &Map<String, Json>,
+    path: &str,
+    entity: Entity,
+    annotations: &mut usize,
+    out: &mut Vec<Problem>,
+) {
+    check_id(obj, "id", path, out);
+    check_id(obj, "parent_id", path, out);
+    let is_subsegment =
+        entity == Entity::Embedded || obj.get("type").and_then(Json::as_str) == Some("subsegment");
+    if entity == Entity::Embedded {
+        check_trace_id(obj, path, out);
+    }
+    if is_subsegment {
+        if let Some(name) = obj.get("name").and_then(Json::as_str) {
+            let chars = name.chars().count();
+            if chars > MAX_SUBSEGMENT_NAME_CHARS {
+                out.push(problem(
+                    &format!("{path}/name"),
+                    ProblemKind::NameTooLong(chars),
+                ));
+            }
+        }
+    }
+    if entity == Entity::Document && is_subsegment {
+        for field in ["trace_id", "parent_id"] {
+            if !obj.contains_key(field) {
+                out.push(problem(
+                    path,
+                    ProblemKind::IndependentSubsegmentMissing(field),
+                ));
+            }
+        }
+    }
+    check_end(obj, path, out);
+    if let Some(Json::Object(a)) = obj.get("annotations") {
+        *annotations += a.len();
+    }
+    if let Some(Json::Object(cause)) = obj.get("cause") {
+        if let Some(Json::Array(exceptions)) = cause.get("exceptions") {
+            for (i, ex) in exceptions.iter().enumerate() {
+                if let Json::Object(ex) = ex {
+                    check_id(ex, "id", &format!("{path}/cause/exceptions/{i}"), out);
+                }
+            }
+        }
+    }
+    if let Some(Json::Array(subs)) = obj.get("subsegments") {
+        for (i, sub) in subs.iter().enumerate() {
+            if let Json::Object(sub) = sub {
+                let sub_path = format!("{path}/subsegments/{i}");
+                check_entity(sub, &sub_path, Entity::Embedded, annotations, out);
+            }
+        }
+    }
+}
+
+fn check_end(obj: &Map<String, Json>, path: &str, out: &mut Vec<Problem>) {
+    let end = obj.get("end_time").filter(|v| !v.is_null());
+    let in_progress = obj.get("in_progress").and_then(Json::as_bool) == Some(true);
+    match (end, in_progress) {
+        (None, false) => out.push(problem(path, ProblemKind::NotEnded)),
+        (Some(_), true) => out.push(problem(path, ProblemKind::EndedAndInProgress)),
+        _ => {}
+    }
+    let start = obj.get("start_time").and_then(Json::as_f64);
+    if let (Some(start), Some(end)) = (start, end.and_then(Json::as_f64)) {
+        if end < start {
+            out.push(problem(
+                &format!("{path}/end_time"),
+                ProblemKind::EndBeforeStart { start, end },
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
