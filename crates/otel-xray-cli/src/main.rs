@@ -1,8 +1,158 @@
-//! `otel-xray` command line.
+//! `otel-xray`: see what AWS X-Ray will receive, without an AWS account.
+//!
+//! * `translate` — OTLP/JSON spans → X-Ray segment documents, with the exporter's translator;
+//! * `validate` — segment documents against the official schema and X-Ray's limits;
+//! * `header` — parse or make an `X-Amzn-Trace-Id` header;
+//! * `listen` — a local stand-in for the X-Ray daemon that prints traces as trees.
+//!
+//! Exit status: 0 success, 1 the input had problems (each reported on stderr), 2 usage or
+//! I/O error.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
-#![allow(dead_code)]
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
 mod daemon;
+mod listen;
+// Used by `translate` once the exporter's translator is available.
+#[allow(dead_code)]
 mod otlp;
 mod validate;
-fn main() {}
+
+#[derive(Parser)]
+#[command(
+    name = "otel-xray",
+    version,
+    about = "AWS X-Ray tools for OpenTelemetry, offline"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check segment documents (one per line, a JSON array, or UDP-daemon framed) against the
+    /// official schema and X-Ray's limits; one line per problem.
+    Validate {
+        /// Input file, or `-` for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Print only problems, no summary line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Receive daemon-framed segments on UDP, validate them and print each trace as a tree.
+    Listen(ListenArgs),
+}
+
+#[derive(Args)]
+struct ListenArgs {
+    /// UDP address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, default_value = "127.0.0.1:2000")]
+    udp: SocketAddr,
+    /// Print each received document as it arrives instead of trees.
+    #[arg(long)]
+    json: bool,
+    /// Print an incomplete trace after this many milliseconds without new documents.
+    #[arg(long, default_value_t = 2000)]
+    idle_ms: u64,
+    /// Wait this many quiet milliseconds before printing a complete trace (a root can arrive
+    /// before its children).
+    #[arg(long, default_value_t = 200)]
+    settle_ms: u64,
+}
+
+const EXIT_PROBLEMS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Validate { file, quiet } => read_input(&file).map(|t| run_validate(&t, quiet)),
+        Command::Listen(args) => run_listen(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(msg) => {
+            eprintln!("otel-xray: {msg}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}
+
+fn read_input(file: &str) -> Result<String, String> {
+    let mut text = String::new();
+    if file == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("reading stdin: {e}"))?;
+    } else {
+        let path = PathBuf::from(file);
+        text = std::fs::read_to_string(&path).map_err(|e| format!("reading {file}: {e}"))?;
+    }
+    Ok(text)
+}
+
+fn run_validate(text: &str, quiet: bool) -> ExitCode {
+    let validator = validate::SegmentValidator::new();
+    let docs = validate::input::read_documents(text);
+    let (mut invalid, mut problems) = (0usize, 0usize);
+    for d in &docs {
+        let (id, mut found) = match &d.parsed {
+            Ok((doc, bytes)) => (validate::document_id(doc), validator.check(doc, *bytes)),
+            Err(p) => ("-".to_string(), vec![p.clone()]),
+        };
+        found.splice(0..0, d.frame_problems.iter().cloned());
+        if !found.is_empty() {
+            invalid += 1;
+            problems += found.len();
+        }
+        for p in found {
+            println!("{id} (document {}, line {}): {p}", d.index, d.line);
+        }
+    }
+    if !quiet {
+        eprintln!(
+            "validate: {} document{}, {} valid, {invalid} invalid ({problems} problem{})",
+            docs.len(),
+            if docs.len() == 1 { "" } else { "s" },
+            docs.len() - invalid,
+            if problems == 1 { "" } else { "s" },
+        );
+    }
+    if docs.is_empty() {
+        eprintln!("validate: no segment documents in the input");
+        return ExitCode::from(EXIT_PROBLEMS);
+    }
+    if invalid > 0 {
+        ExitCode::from(EXIT_PROBLEMS)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_listen(args: ListenArgs) -> Result<ExitCode, String> {
+    let opts = listen::ListenOptions {
+        udp: args.udp,
+        json: args.json,
+        settle: Duration::from_millis(args.settle_ms),
+        idle: Duration::from_millis(args.idle_ms),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    let counters = runtime
+        .block_on(listen::run(opts))
+        .map_err(|e| format!("listen on {}: {e}", args.udp))?;
+    eprintln!("otel-xray listen: stopped; {counters}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,6 +1,6 @@
 use super::*;
 use opentelemetry::trace::TraceId;
-use opentelemetry::{Array, Value};
+use opentelemetry::{Array, KeyValue, Value};
 use proptest::prelude::*;
 use std::time::SystemTime;
 
