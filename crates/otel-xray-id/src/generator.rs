@@ -158,3 +158,22 @@ fn wall_ticks(now: SystemTime) -> u64 {
         Err(_) => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn wall_ticks_clamp_like_epoch_seconds() {
+        let before_1970 = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(wall_ticks(before_1970), 0);
+        let after_2106 = UNIX_EPOCH + Duration::from_secs(1 << 32);
+        assert_eq!(wall_ticks(after_2106) >> 32, u64::from(u32::MAX));
+        let half = UNIX_EPOCH + Duration::from_millis(12_500);
+        assert_eq!(wall_ticks(half), (12 << 32) | (1 << 31));
+        for t in [before_1970, after_2106, half] {
+            assert_eq!((wall_ticks(t) >> 32) as u32, epoch_seconds(t));
+        }
+    }
+}
