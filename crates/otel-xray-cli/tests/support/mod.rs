@@ -1,0 +1,205 @@
+//! Running the `otel-xray` binary from tests, with bounded waits throughout.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Generous: the machine is shared by several builds.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_otel-xray"))
+}
+
+/// Runs to completion with `stdin` as input; killed (and the test failed) after [`WAIT`].
+pub fn run(args: &[&str], stdin: &str) -> Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn otel-xray");
+    let mut input = child.stdin.take().unwrap();
+    let text = stdin.to_owned();
+    let writer = thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let stdout = drain(child.stdout.take().unwrap());
+    let stderr = drain(child.stderr.take().unwrap());
+    let status = wait_bounded(&mut child, WAIT).expect("otel-xray did not finish in time");
+    writer.join().unwrap();
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = r.read_to_end(&mut buf);
+        buf
+    })
+}
+
+/// Waits for exit up to `limit`; on timeout kills the child and returns `None`.
+pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A running `otel-xray listen` with its output collected.
+pub struct Listener {
+    child: Child,
+    pub addr: SocketAddr,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Listener {
+    /// Starts `otel-xray listen --udp 127.0.0.1:0 <extra>` and waits until it is bound.
+    pub fn start(extra: &[&str], envs: &[(&str, &str)]) -> Listener {
+        let mut child = bin()
+            .args(["listen", "--udp", "127.0.0.1:0"])
+            .args(extra)
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn otel-xray listen");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect_lines(child.stdout.take().unwrap(), stdout.clone()),
+            collect_lines(child.stderr.take().unwrap(), stderr.clone()),
+        ];
+        let mut l = Listener {
+            child,
+            addr: ([127, 0, 0, 1], 0).into(),
+            stdout,
+            stderr,
+            readers,
+        };
+        let line = l
+            .wait_for(|_, err| err.contains("listening on udp://"))
+            .unwrap_or_else(|| panic!("listener did not start: {}", l.stderr()));
+        let addr = line
+            .1
+            .split("listening on udp://")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .expect("address after 'listening on udp://'");
+        l.addr = addr.parse().expect("socket address");
+        l
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Polls until `cond(stdout, stderr)` holds, up to [`WAIT`]; returns both texts.
+    pub fn wait_for(&self, cond: impl Fn(&str, &str) -> bool) -> Option<(String, String)> {
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let (out, err) = (self.stdout(), self.stderr());
+            if cond(&out, &err) {
+                return Some((out, err));
+            }
+            thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits for a clean exit; returns (stdout, stderr).
+    pub fn interrupt(mut self) -> (ExitStatus, String, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid} failed");
+        let status = wait_bounded(&mut self.child, WAIT).expect("listener ignored SIGINT");
+        for r in self.readers.drain(..) {
+            r.join().unwrap();
+        }
+        (status, self.stdout(), self.stderr())
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn collect_lines(
+    r: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        for line in BufReader::new(r).lines() {
+            let Ok(line) = line else { break };
+            let mut s = into.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    })
+}
+
+/// Sends one daemon-framed datagram.
+pub fn send_framed(to: SocketAddr, doc: &str) {
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dgram = format!("{{\"format\":\"json\",\"version\":1}}\n{doc}");
+    sock.send_to(dgram.as_bytes(), to).unwrap();
+}
+
+/// A unique temp file holding `text`, removed on drop.
+pub struct TempFile(pub std::path::PathBuf);
+
+impl TempFile {
+    pub fn new(name: &str, text: &str) -> TempFile {
+        let path = std::env::temp_dir().join(format!(
+            "otel-xray-cli-{}-{}-{name}",
+            std::process::id(),
+            fastrand_suffix()
+        ));
+        std::fs::write(&path, text).unwrap();
+        TempFile(path)
+    }
+    pub fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn fastrand_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
