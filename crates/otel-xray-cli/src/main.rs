@@ -151,8 +151,21 @@ fn run_listen(args: ListenArgs) -> Result<ExitCode, String> {
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
     let counters = runtime
-        .block_on(listen::run(opts))
+        .block_on(listen::run(opts, None::<NoForwarding>))
         .map_err(|e| format!("listen on {}: {e}", args.udp))?;
     eprintln!("otel-xray listen: stopped; {counters}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Until `--forward` is wired to the exporter: a sink that cannot exist.
+enum NoForwarding {}
+
+impl listen::forward::DocumentSink for NoForwarding {
+    #[allow(clippy::manual_async_fn)]
+    fn send(
+        &self,
+        _docs: Vec<String>,
+    ) -> impl std::future::Future<Output = listen::forward::SinkReport> + Send {
+        async move { match *self {} }
+    }
 }

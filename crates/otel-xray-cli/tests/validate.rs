@@ -13,11 +13,13 @@ fn segment(id: &str) -> Value {
     })
 }
 
+type Mutation = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn catches_each_limit_and_names_the_document() {
     let many: serde_json::Map<String, Value> =
         (0..51).map(|i| (format!("k{i}"), json!(i))).collect();
-    let cases: Vec<(&str, Box<dyn Fn(&mut Value)>, &str)> = vec![
+    let cases: Vec<(&str, Mutation, &str)> = vec![
         (
             "0000000000000001",
             Box::new(|d| d["metadata"] = json!({"default": {"b": "x".repeat(66_000)}})),

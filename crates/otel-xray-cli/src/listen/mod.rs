@@ -2,8 +2,10 @@
 //!
 //! Receives daemon-framed datagrams on UDP, applies the daemon's framing rules, validates
 //! every document, and prints each trace as a tree once it is complete (or after an idle
-//! time), or the raw documents with `--json`. Ctrl-C (or SIGTERM) releases what is still
-//! open, flushes forwarding and prints the counters.
+//! time), or the raw documents with `--json`. With a forwarding sink, every document that
+//! passes the daemon's framing and parses as JSON is sent on, as the daemon would (X-Ray,
+//! not the listener, has the last word; its rejections are counted). Ctrl-C (or SIGTERM)
+//! releases what is still open, flushes forwarding and prints the counters.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -15,9 +17,17 @@ use crate::daemon::{split_datagram, DAEMON_BUFFER_BYTES};
 use crate::validate::{document_id, SegmentValidator};
 
 pub mod assemble;
+pub mod forward;
 pub mod tree;
 
 use assemble::Assembler;
+use forward::{DocumentSink, Forwarder};
+
+/// How long shutdown waits for the last forwarded batch.
+const FORWARD_DRAIN: Duration = Duration::from_secs(30);
+
+/// The daemon flushes a partial batch after this long without new documents.
+const FORWARD_IDLE: Duration = Duration::from_secs(1);
 
 /// How `listen` runs.
 #[derive(Debug, Clone)]
@@ -57,8 +67,11 @@ impl std::fmt::Display for Counters {
     }
 }
 
-/// Runs until Ctrl-C / SIGTERM; returns the counters.
-pub async fn run(opts: ListenOptions) -> std::io::Result<Counters> {
+/// Runs until Ctrl-C / SIGTERM, forwarding to `sink` if given; returns the counters.
+pub async fn run<S: DocumentSink>(
+    opts: ListenOptions,
+    sink: Option<S>,
+) -> std::io::Result<Counters> {
     let socket = UdpSocket::bind(opts.udp).await?;
     eprintln!(
         "otel-xray listen: listening on udp://{}",
@@ -67,6 +80,7 @@ pub async fn run(opts: ListenOptions) -> std::io::Result<Counters> {
     let validator = SegmentValidator::new();
     let mut assembler = Assembler::new(opts.settle, opts.idle);
     let mut counters = Counters::default();
+    let forwarder = sink.map(|s| Forwarder::spawn(s, FORWARD_IDLE));
     // One byte more than the daemon reads, so an oversized datagram is seen as such.
     let mut buf = vec![0u8; DAEMON_BUFFER_BYTES + 1];
     let mut tick = tokio::time::interval(Duration::from_millis(25));
@@ -84,7 +98,8 @@ pub async fn run(opts: ListenOptions) -> std::io::Result<Counters> {
                         continue;
                     }
                 };
-                handle_datagram(&buf[..len], peer, &opts, &validator, &mut assembler, &mut counters);
+                let ctx = Context { opts: &opts, validator: &validator, forwarder: forwarder.as_ref() };
+                handle_datagram(&buf[..len], peer, &ctx, &mut assembler, &mut counters);
             }
             _ = tick.tick() => {
                 for (trace, why) in assembler.due(Instant::now()) {
@@ -105,14 +120,24 @@ pub async fn run(opts: ListenOptions) -> std::io::Result<Counters> {
         print_block(&tree::render(&trace, why));
         counters.traces += 1;
     }
+    if let Some(f) = forwarder {
+        let (forwarded, failed) = f.finish(FORWARD_DRAIN).await;
+        counters.forwarded = forwarded;
+        counters.forward_failed = failed;
+    }
     Ok(counters)
+}
+
+struct Context<'a> {
+    opts: &'a ListenOptions,
+    validator: &'a SegmentValidator,
+    forwarder: Option<&'a Forwarder>,
 }
 
 fn handle_datagram(
     datagram: &[u8],
     peer: SocketAddr,
-    opts: &ListenOptions,
-    validator: &SegmentValidator,
+    ctx: &Context<'_>,
     assembler: &mut Assembler,
     counters: &mut Counters,
 ) {
@@ -125,7 +150,7 @@ fn handle_datagram(
             return;
         }
     };
-    let (doc, problems) = match validator.check_text(body) {
+    let (doc, problems) = match ctx.validator.check_text(body) {
         Ok(r) => r,
         Err(p) => {
             counters.invalid += 1;
@@ -141,7 +166,11 @@ fn handle_datagram(
             eprintln!("invalid {id}: {p}");
         }
     }
-    if opts.json {
+    if let Some(f) = ctx.forwarder {
+        // It parsed as JSON, so it is UTF-8.
+        f.forward(String::from_utf8_lossy(body).into_owned());
+    }
+    if ctx.opts.json {
         print_block(&format!("{}\n", String::from_utf8_lossy(body).trim_end()));
     } else {
         assembler.add(&doc, invalid, Instant::now());
