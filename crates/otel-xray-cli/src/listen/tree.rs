@@ -318,4 +318,33 @@ mod tests {
         assert!(text.contains("in progress"), "{text}");
         assert_eq!(text.lines().count(), 4, "{text}");
     }
+
+    fn arb_node() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let id = prop_oneof![Just("a"), Just("b"), Just("c"), Just("")].prop_map(String::from);
+        let time = prop_oneof![any::<f64>(), Just(1.0), Just(2.0)];
+        (
+            id.clone(),
+            proptest::option::of(id),
+            time.clone(),
+            proptest::option::of(time),
+            any::<bool>(),
+            "\\PC{0,12}",
+        )
+            .prop_map(|(id, parent, start, end, fault, name)| {
+                json!({"id": id, "parent_id": parent, "start_time": start, "end_time": end,
+                    "fault": fault, "name": name, "in_progress": end.is_none(),
+                    "subsegments": [{"id": "a", "name": "x", "start_time": start}]})
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hostile_traces_render_every_entry_once(docs in proptest::collection::vec(arb_node(), 0..8)) {
+            let t = trace(&docs);
+            let text = render(&t, Release::Shutdown);
+            let rows = text.lines().filter(|l| l.ends_with('|')).count();
+            proptest::prop_assert_eq!(rows, t.nodes.len());
+        }
+    }
 }
