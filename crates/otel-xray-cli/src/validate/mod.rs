@@ -140,10 +140,8 @@ impl SegmentValidator {
             return problems;
         };
         for e in self.schema.iter_errors(doc) {
-            problems.push(problem(
-                &e.instance_path().to_string(),
-                ProblemKind::Schema(e.to_string()),
-            ));
+            let path = e.instance_path().to_string();
+            problems.push(problem(&path, ProblemKind::Schema(schema_message(&e))));
         }
         check_trace_id(obj, "", &mut problems);
         let mut annotations = 0;
@@ -172,6 +170,24 @@ impl SegmentValidator {
 impl Default for SegmentValidator {
     fn default() -> Self {
         SegmentValidator::new()
+    }
+}
+
+/// Patterns longer than this are described instead of quoted (the name class is ~4 KB).
+const MAX_QUOTED_PATTERN: usize = 120;
+
+fn schema_message(e: &jsonschema::ValidationError<'_>) -> String {
+    match e.kind() {
+        jsonschema::error::ValidationErrorKind::Pattern { pattern }
+            if pattern.len() > MAX_QUOTED_PATTERN =>
+        {
+            format!(
+                "{} does not match the schema's name pattern: Unicode letters, numbers and \
+                 spaces, and _ . : / % & # = + - @, 1 to 200 characters",
+                e.instance()
+            )
+        }
+        _ => e.to_string(),
     }
 }
 

@@ -131,6 +131,15 @@ fn names_via_schema_and_subsegment_length() {
         )),
         vec![]
     );
+    // The 4 KB name pattern is described, not quoted.
+    let p = problems_at(&with(segment(), "/name", json!("GET /orders/{id}")));
+    assert_eq!(
+        p,
+        vec![
+            "/name: schema: \"GET /orders/{id}\" does not match the schema's name pattern: \
+              Unicode letters, numbers and spaces, and _ . : / % & # = + - @, 1 to 200 characters"
+        ]
+    );
     let k = kinds(&with(
         segment(),
         "/subsegments/0/name",
