@@ -231,6 +231,13 @@ fn describe(v: &Json) -> String {
 /// error ends the input, since nothing after it can be located reliably.
 pub fn convert_str(text: &str) -> Conversion {
     let mut out = Conversion::default();
+    if text.trim().is_empty() {
+        out.errors.push(OtlpError {
+            location: "input".into(),
+            kind: OtlpErrorKind::Missing("ExportTraceServiceRequest (the input is empty)"),
+        });
+        return out;
+    }
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
     let first = lines.next().unwrap_or("");
     let json_lines = lines.next().is_some() && serde_json::from_str::<Json>(first).is_ok();

@@ -305,6 +305,18 @@ fn agrees_with_opentelemetry_proto_serialization() {
     assert_eq!(attr(&s.attributes, "big"), Some(&Value::I64(i64::MIN)));
 }
 
+#[test]
+fn empty_input_is_an_error() {
+    for text in ["", " \n\t\n"] {
+        let c = convert_str(text);
+        assert_eq!(c.errors.len(), 1);
+        assert_eq!(c.errors[0].location, "input");
+    }
+    // An empty request is valid: it just has no spans.
+    let c = convert_str("{}");
+    assert!(c.errors.is_empty() && c.span_count() == 0);
+}
+
 proptest! {
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
