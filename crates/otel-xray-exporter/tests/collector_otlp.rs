@@ -48,8 +48,10 @@ async fn start_receiver() -> (String, mpsc::UnboundedReceiver<ExportTraceService
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         tonic::transport::Server::builder()
-            .add_service(TraceServiceServer::new(Receiver(tx)))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener))
+            .serve_with_incoming(
+                TraceServiceServer::new(Receiver(tx)),
+                tonic::transport::server::TcpIncoming::from(listener),
+            )
             .await
             .expect("OTLP receiver failed");
     });
