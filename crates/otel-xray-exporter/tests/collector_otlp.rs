@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as Pr
 use opentelemetry_proto::tonic::trace::v1::Span as ProtoSpan;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use otel_xray_exporter::collector::{otlp_exporter, AnnotationRewriteStats};
+use otel_xray_exporter::collector::{otlp_exporter, AnnotationRewriteStats, CollectorStats};
 use otel_xray_id::{EpochWindow, XrayIdGenerator, XrayTraceId};
 use tokio::sync::mpsc;
 
@@ -277,12 +277,16 @@ fn annotations_reach_the_collector_rewritten() {
 
     assert_eq!(
         counters.snapshot(),
-        AnnotationRewriteStats {
-            spans: 2,
-            rewritten: 6,
-            conflicts_kept: 1,
-            not_annotatable: 1,
-            ..Default::default()
+        CollectorStats {
+            annotations: AnnotationRewriteStats {
+                spans: 2,
+                rewritten: 6,
+                conflicts_kept: 1,
+                not_annotatable: 1,
+                ..Default::default()
+            },
+            exported_spans: 2,
+            failed_spans: 0,
         }
     );
 }

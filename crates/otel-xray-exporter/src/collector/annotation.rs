@@ -1,8 +1,6 @@
 //! The `aws.xray.annotation.<key>` → `<key>` + `aws.xray.annotations` rewrite.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 
@@ -40,8 +38,8 @@ pub enum ConflictPolicy {
 /// Tallies of one or many rewrites. Every attribute the rewrite does not turn into
 /// an annotation, or removes, is counted in exactly one field.
 ///
-/// Returned per span by [`rewrite_annotations`] and summed over all exports by
-/// [`AnnotationRewriteCounters::snapshot`].
+/// Returned per span by [`rewrite_annotations`]; the totals over all exports are in
+/// [`CollectorStats::annotations`](super::CollectorStats::annotations).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AnnotationRewriteStats {
     /// Spans that carried at least one `aws.xray.annotation.*` attribute.
@@ -115,56 +113,6 @@ impl fmt::Display for AnnotationRewriteStats {
             self.invalid_keys,
             self.malformed_lists_replaced
         )
-    }
-}
-
-/// Running totals shared between an exporter and whoever wants to read them
-/// (cheap to clone; all clones see the same numbers).
-///
-/// ```
-/// use otel_xray_exporter::collector::{AnnotationRewriteCounters, AnnotationRewriteStats};
-///
-/// let counters = AnnotationRewriteCounters::default();
-/// counters.add(&AnnotationRewriteStats { spans: 1, rewritten: 2, ..Default::default() });
-/// assert_eq!(counters.snapshot().rewritten, 2);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct AnnotationRewriteCounters(Arc<[AtomicU64; 8]>);
-
-impl AnnotationRewriteCounters {
-    /// Adds one rewrite's tallies to the totals.
-    pub fn add(&self, stats: &AnnotationRewriteStats) {
-        let values = [
-            stats.spans,
-            stats.rewritten,
-            stats.already_present,
-            stats.conflicts_kept,
-            stats.plain_overwritten,
-            stats.not_annotatable,
-            stats.invalid_keys,
-            stats.malformed_lists_replaced,
-        ];
-        for (counter, value) in self.0.iter().zip(values) {
-            if value > 0 {
-                counter.fetch_add(value, Ordering::Relaxed);
-            }
-        }
-    }
-
-    /// The totals so far.
-    pub fn snapshot(&self) -> AnnotationRewriteStats {
-        let [spans, rewritten, already_present, conflicts_kept, plain_overwritten, not_annotatable, invalid_keys, malformed_lists_replaced] =
-            self.0.each_ref().map(|c| c.load(Ordering::Relaxed));
-        AnnotationRewriteStats {
-            spans,
-            rewritten,
-            already_present,
-            conflicts_kept,
-            plain_overwritten,
-            not_annotatable,
-            invalid_keys,
-            malformed_lists_replaced,
-        }
     }
 }
 

@@ -81,12 +81,13 @@
 //!     .build();
 //! // ... trace ...
 //! provider.shutdown()?;
-//! println!("annotation rewrite: {}", counters.snapshot());
+//! println!("{}", counters.snapshot());
 //! # Ok(())
 //! # }
 //! ```
 
 mod annotation;
+mod counters;
 
 use std::time::Duration;
 
@@ -95,16 +96,19 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
 pub use annotation::{
-    rewrite_annotations, AnnotationRewriteCounters, AnnotationRewriteStats, ConflictPolicy,
-    ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX,
+    rewrite_annotations, AnnotationRewriteStats, ConflictPolicy, ANNOTATIONS_LIST_KEY,
+    ANNOTATION_PREFIX,
 };
+pub use counters::{CollectorCounters, CollectorStats};
 
 /// Where an ADOT collector listens for OTLP over gRPC by default.
 pub const DEFAULT_COLLECTOR_ENDPOINT: &str = "http://localhost:4317";
 
 /// A [`SpanExporter`] that applies [`rewrite_annotations`] to every span of a batch
 /// and hands the batch to `inner` (typically the OTLP exporter pointed at a
-/// collector). Shutdown, flush and the resource are passed through unchanged.
+/// collector). Shutdown, flush and the resource are passed through unchanged; the
+/// rewrite tallies and the spans `inner` delivered or failed are counted in
+/// [`CollectorCounters`].
 ///
 /// ```
 /// use std::sync::{Arc, Mutex};
@@ -138,13 +142,15 @@ pub const DEFAULT_COLLECTOR_ENDPOINT: &str = "http://localhost:4317";
 ///
 /// let exported = &spans.lock().unwrap()[0];
 /// assert!(exported.attributes.contains(&KeyValue::new("customer", "alice")));
-/// assert_eq!(counters.snapshot().rewritten, 1);
+/// let stats = counters.snapshot();
+/// assert_eq!(stats.annotations.rewritten, 1);
+/// assert_eq!(stats.exported_spans, 1);
 /// ```
 #[derive(Debug)]
 pub struct XrayAnnotationExporter<E> {
     inner: E,
     policy: ConflictPolicy,
-    counters: AnnotationRewriteCounters,
+    counters: CollectorCounters,
 }
 
 impl<E> XrayAnnotationExporter<E> {
@@ -153,7 +159,7 @@ impl<E> XrayAnnotationExporter<E> {
         Self {
             inner,
             policy: ConflictPolicy::default(),
-            counters: AnnotationRewriteCounters::default(),
+            counters: CollectorCounters::default(),
         }
     }
 
@@ -168,9 +174,9 @@ impl<E> XrayAnnotationExporter<E> {
         self.policy
     }
 
-    /// A handle on the running totals; keep it before the exporter moves into a
-    /// span processor.
-    pub fn counters(&self) -> AnnotationRewriteCounters {
+    /// A handle on the running totals (rewrite tallies, delivered and failed
+    /// spans); take it before the exporter moves into a span processor.
+    pub fn counters(&self) -> CollectorCounters {
         self.counters.clone()
     }
 
@@ -199,8 +205,15 @@ impl<E: SpanExporter> SpanExporter for XrayAnnotationExporter<E> {
         if total.has_issues() {
             tracing::debug!(%total, "aws.xray.annotation rewrite left or removed attributes");
         }
-        self.counters.add(&total);
-        self.inner.export(batch)
+        self.counters.add_rewrite(&total);
+        let spans = batch.len() as u64;
+        let counters = &self.counters;
+        let export = self.inner.export(batch);
+        async move {
+            let result = export.await;
+            counters.add_export(result.is_ok(), spans);
+            result
+        }
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
