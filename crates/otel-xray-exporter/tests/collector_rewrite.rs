@@ -251,3 +251,27 @@ fn stats_display_names_every_field() {
     });
     assert_eq!(total.spans, u64::MAX, "saturates");
 }
+
+#[test]
+fn annotation_wins_keeps_every_annotated_value_whatever_the_order() {
+    // Found by the proptest: the prefixed key repeats with two values and the plain
+    // attribute equals one of them. No value may be lost, in any order.
+    let attrs = [
+        KeyValue::new("aws.xray.annotation.r", "v"),
+        KeyValue::new("aws.xray.annotation.r", false),
+        KeyValue::new("r", "v"),
+    ];
+    for order in [[0, 1, 2], [1, 0, 2], [2, 1, 0], [2, 0, 1]] {
+        let input = order.iter().map(|&i| attrs[i].clone()).collect();
+        let (out, stats) = rewrite(input, ConflictPolicy::AnnotationWins);
+        assert!(out.contains(&KeyValue::new("r", "v")), "{order:?}: {out:?}");
+        assert!(
+            out.contains(&KeyValue::new("r", false)),
+            "{order:?}: {out:?}"
+        );
+        assert_eq!(out.len(), 3, "{order:?}: {out:?}");
+        assert_eq!(out.last(), Some(&list(&["r"])));
+        assert_eq!(stats.plain_overwritten, 0);
+        assert_eq!(stats.rewritten + stats.already_present, 2);
+    }
+}

@@ -29,9 +29,10 @@ pub enum ConflictPolicy {
     /// should reach the backend.
     #[default]
     KeepBoth,
-    /// The explicit annotation wins: every plain `<key>` with a different value is
-    /// removed (counted in [`AnnotationRewriteStats::plain_overwritten`]) and `<key>`
-    /// is listed, so the annotation stays indexed.
+    /// The explicit annotation wins: every plain `<key>` whose value no
+    /// `aws.xray.annotation.<key>` carries is removed (counted in
+    /// [`AnnotationRewriteStats::plain_overwritten`]) and `<key>` is listed, so the
+    /// annotation stays indexed.
     AnnotationWins,
 }
 
@@ -165,17 +166,36 @@ pub fn rewrite_annotations(
     stats.spans = 1;
 
     let mut fates = vec![Fate::Keep; attributes.len()];
+
+    if policy == ConflictPolicy::AnnotationWins {
+        // Decided up front so the outcome does not depend on attribute order: a
+        // plain `<key>` goes only if no `aws.xray.annotation.<key>` carries its value
+        // (the prefixed key may repeat with several values; all of them are kept).
+        for (j, plain) in attributes.iter().enumerate() {
+            let key = plain.key.as_str();
+            let mut annotated = false;
+            let mut same = false;
+            for kv in attributes
+                .iter()
+                .filter(|kv| annotation_target(kv) == Some(key))
+            {
+                annotated = true;
+                same |= same_value(&kv.value, &plain.value);
+            }
+            if annotated && !same {
+                fates[j] = Fate::Remove;
+                stats.plain_overwritten += 1;
+            }
+        }
+    }
+
     // Targets to add to the list, in attribute order, without repeats.
     let mut new_keys: Vec<&str> = Vec::new();
-
     for (i, kv) in attributes.iter().enumerate() {
         let Some(target) = kv.key.as_str().strip_prefix(ANNOTATION_PREFIX) else {
             continue;
         };
-        if target.is_empty()
-            || target == ANNOTATIONS_LIST_KEY
-            || target.starts_with(ANNOTATION_PREFIX)
-        {
+        if !is_valid_target(target) {
             stats.invalid_keys += 1;
             continue;
         }
@@ -183,41 +203,31 @@ pub fn rewrite_annotations(
             stats.not_annotatable += 1;
             continue;
         }
-        // Only plain attributes take part: another prefixed attribute with the same
-        // target is a duplicate of this very key, which the input already had.
+        // Only plain attributes still kept take part: another prefixed attribute
+        // with the same target is a duplicate of this very key, which the input
+        // already had.
         let mut equal_plain = false;
         let mut differing_plain = false;
-        for other in attributes.iter().filter(|o| o.key.as_str() == target) {
+        let plain = attributes
+            .iter()
+            .zip(&fates)
+            .filter(|(o, f)| **f == Fate::Keep && o.key.as_str() == target);
+        for (other, _) in plain {
             if same_value(&other.value, &kv.value) {
                 equal_plain = true;
             } else {
                 differing_plain = true;
             }
         }
-        if differing_plain {
-            match policy {
-                ConflictPolicy::KeepBoth => {
-                    stats.conflicts_kept += 1;
-                    tracing::debug!(
-                        key = target,
-                        "aws.xray.annotation.{target} conflicts with a plain attribute; both kept, not annotated"
-                    );
-                    continue;
-                }
-                ConflictPolicy::AnnotationWins => {
-                    for (j, other) in attributes.iter().enumerate() {
-                        if other.key.as_str() == target
-                            && fates[j] == Fate::Keep
-                            && !same_value(&other.value, &kv.value)
-                        {
-                            fates[j] = Fate::Remove;
-                            stats.plain_overwritten += 1;
-                        }
-                    }
-                }
-            }
+        if differing_plain && policy == ConflictPolicy::KeepBoth {
+            stats.conflicts_kept += 1;
+            tracing::debug!(
+                key = target,
+                "aws.xray.annotation.{target} conflicts with a plain attribute; both kept, not annotated"
+            );
+            continue;
         }
-        // An identical (target, value) pair kept earlier in this pass counts too.
+        // An identical (target, value) pair renamed earlier in this pass counts too.
         let renamed_before = attributes[..i]
             .iter()
             .zip(&fates)
@@ -277,6 +287,19 @@ pub fn rewrite_annotations(
     }
     attributes.extend(list_kv);
     stats
+}
+
+/// `<key>` of an annotatable `aws.xray.annotation.<key>` attribute.
+fn annotation_target(kv: &KeyValue) -> Option<&str> {
+    kv.key
+        .as_str()
+        .strip_prefix(ANNOTATION_PREFIX)
+        .filter(|target| is_valid_target(target) && is_annotatable(&kv.value))
+}
+
+/// Empty, the list key, or prefixed again: renaming would lose or re-interpret it.
+fn is_valid_target(target: &str) -> bool {
+    !target.is_empty() && target != ANNOTATIONS_LIST_KEY && !target.starts_with(ANNOTATION_PREFIX)
 }
 
 fn is_prefixed(key: &Key) -> bool {
