@@ -290,3 +290,44 @@ fn annotations_reach_the_collector_rewritten() {
         }
     );
 }
+
+#[test]
+fn an_unreachable_collector_is_counted_not_hidden() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    // A loopback port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let exporter = runtime
+        .block_on(async { otlp_exporter(&format!("http://127.0.0.1:{port}")) })
+        .expect("OTLP exporter");
+    let counters = exporter.counters();
+    let provider = SdkTracerProvider::builder()
+        .with_id_generator(XrayIdGenerator::default())
+        .with_batch_exporter(exporter)
+        .build();
+    let tracer = provider.tracer("collector-test");
+    for i in 0..3_i64 {
+        let mut span = tracer.start("unsent");
+        span.set_attribute(KeyValue::new("aws.xray.annotation.n", i));
+        span.end();
+    }
+    // opentelemetry_sdk 0.33 returns Ok here although the export failed (and Err if
+    // its retries outlast the shutdown timeout), so the wrapper's counters are where
+    // the loss shows. Wait for the export to finish either way, boundedly.
+    let _ = provider.shutdown();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut stats = counters.snapshot();
+    while stats.failed_spans + stats.exported_spans < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        stats = counters.snapshot();
+    }
+    assert_eq!(stats.failed_spans, 3, "{stats}");
+    assert_eq!(stats.exported_spans, 0, "{stats}");
+    assert_eq!(stats.annotations.rewritten, 3, "{stats}");
+}

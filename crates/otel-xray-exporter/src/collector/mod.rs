@@ -63,6 +63,14 @@
 //! `order.id`, or `order_id` with that gate off. Resource, event and link attributes
 //! are not rewritten: the collector annotates span attributes only.
 //!
+//! Two collector rules still apply after the rewrite. Attributes its translator
+//! maps into segment fields (HTTP, `aws.*` request fields, SQL `db.*`) are
+//! consumed before annotations are picked, so `aws.xray.annotation.http.request.method`
+//! ends up in the `http` block, not as an annotation (only the collector's
+//! `indexed_attributes` setting can annotate those). And X-Ray keeps at most 50
+//! annotations per trace and drops values over 1000 characters; neither the
+//! collector nor this rewrite trims them.
+//!
 //! # Example
 //!
 //! ```no_run
