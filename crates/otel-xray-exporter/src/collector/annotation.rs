@@ -1,6 +1,7 @@
 //! The `aws.xray.annotation.<key>` → `<key>` + `aws.xray.annotations` rewrite.
 
 use std::fmt;
+use std::sync::Arc;
 
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 
@@ -262,9 +263,11 @@ pub fn rewrite_annotations(
             _ => stats.malformed_lists_replaced += 1,
         }
     }
-    for key in new_keys {
-        if !list.iter().any(|existing| existing.as_str() == key) {
-            list.push(StringValue::from(key.to_owned()));
+    // One allocation per key, shared by the renamed attribute and its list entry.
+    let shared: Vec<Arc<str>> = new_keys.iter().map(|&key| Arc::from(key)).collect();
+    for key in &shared {
+        if !list.iter().any(|existing| existing.as_str() == &**key) {
+            list.push(StringValue::from(Arc::clone(key)));
         }
     }
     let list_kv = KeyValue::new(ANNOTATIONS_LIST_KEY, Value::Array(Array::String(list)));
@@ -280,7 +283,11 @@ pub fn rewrite_annotations(
             Fate::Keep => attributes.push(kv),
             Fate::Rename => {
                 let target = &kv.key.as_str()[ANNOTATION_PREFIX.len()..];
-                attributes.push(KeyValue::new(Key::new(target.to_owned()), kv.value));
+                let key = shared.iter().find(|key| &***key == target).map_or_else(
+                    || Key::new(target.to_owned()),
+                    |key| Key::from(Arc::clone(key)),
+                );
+                attributes.push(KeyValue::new(key, kv.value));
             }
             Fate::Remove => {}
         }
