@@ -98,11 +98,23 @@ impl Listener {
             stderr,
             readers,
         };
-        let line = l
-            .wait_for(|_, err| err.contains("listening on udp://"))
-            .unwrap_or_else(|| panic!("listener did not start: {}", l.stderr()));
-        let addr = line
-            .1
+        let deadline = Instant::now() + WAIT;
+        let err = loop {
+            let err = l.stderr();
+            if err.contains("listening on udp://") {
+                break err;
+            }
+            if let Ok(Some(status)) = l.child.try_wait() {
+                thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "listener exited ({status}) before listening: {}",
+                    l.stderr()
+                );
+            }
+            assert!(Instant::now() < deadline, "listener did not start: {err}");
+            thread::sleep(Duration::from_millis(20));
+        };
+        let addr = err
             .split("listening on udp://")
             .nth(1)
             .and_then(|s| s.split_whitespace().next())
