@@ -4,7 +4,7 @@ use std::fmt;
 
 use opentelemetry::trace::SpanId;
 
-use crate::trace_id::{hex_digit, write_hex};
+use crate::trace_id::{hex_u64, write_hex};
 
 /// Parses a span ID as X-Ray writes it: exactly 16 hex digits (either case), not all zero.
 ///
@@ -26,11 +26,7 @@ pub fn parse_span_id_bytes(s: &[u8]) -> Result<SpanId, ParseSpanIdError> {
     if s.len() != 16 {
         return Err(ParseSpanIdError::Length { len: s.len() });
     }
-    let mut v: u64 = 0;
-    for (i, &b) in s.iter().enumerate() {
-        let d = hex_digit(b).ok_or(ParseSpanIdError::InvalidHex { position: i })?;
-        v = (v << 4) | u64::from(d);
-    }
+    let v = hex_u64(s).map_err(|position| ParseSpanIdError::InvalidHex { position })?;
     if v == 0 {
         return Err(ParseSpanIdError::Zero);
     }
@@ -70,7 +66,9 @@ pub enum ParseSpanIdError {
 impl fmt::Display for ParseSpanIdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Length { len } => write!(f, "span ID has {len} characters, expected 16 hex digits"),
+            Self::Length { len } => {
+                write!(f, "span ID has {len} characters, expected 16 hex digits")
+            }
             Self::InvalidHex { position } => {
                 write!(f, "span ID has a non-hex character at byte {position}")
             }

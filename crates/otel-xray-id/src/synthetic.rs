@@ -69,7 +69,10 @@ mod tests {
     #[test]
     fn a_random_span_is_not_synthetic() {
         let t = TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
-        assert!(!is_synthetic_parent(t, SpanId::from_hex("53995c3f42cd8ad8").unwrap()));
+        assert!(!is_synthetic_parent(
+            t,
+            SpanId::from_hex("53995c3f42cd8ad8").unwrap()
+        ));
         assert!(!is_synthetic_parent(t, SpanId::INVALID));
     }
 }

@@ -169,6 +169,9 @@ impl TraceHeader {
         if s.len() > MAX_HEADER_LEN {
             return Err(HeaderError::TooLong { len: s.len() });
         }
+        if let Some(header) = canonical(s) {
+            return Ok((header, ParseReport::default()));
+        }
         let mut report = ParseReport::default();
         let (mut root, mut parent, mut sampled, mut lineage) = (None, None, None, None);
         for part in s.split(|&b| b == b';') {
@@ -240,7 +243,7 @@ impl TraceHeader {
             len += bytes.len();
         };
         put(b"Root=");
-        put(self.root.encode().as_str().as_bytes());
+        put(self.root.encode().as_bytes());
         if let Some(parent) = self.parent {
             put(b";Parent=");
             put(&encode_span_id(parent));
@@ -256,6 +259,32 @@ impl TraceHeader {
             len: len as u8,
         }
     }
+}
+
+/// The exact text inject writes (and AWS services send):
+/// `Root=1-{8}-{24};Parent={16};Sampled={0|1|?}`, 74 bytes. Checked at fixed offsets
+/// so the common case reads each byte once; anything else, including invalid IDs,
+/// goes through the general scan, which gives the same result and the error.
+fn canonical(s: &[u8]) -> Option<TraceHeader> {
+    if s.len() != 74
+        || &s[..5] != b"Root="
+        || &s[40..48] != b";Parent="
+        || &s[64..73] != b";Sampled="
+    {
+        return None;
+    }
+    let sampling = match s[73] {
+        b'1' => Sampling::Sampled,
+        b'0' => Sampling::NotSampled,
+        b'?' => Sampling::Deferred,
+        _ => return None,
+    };
+    Some(TraceHeader {
+        root: XrayTraceId::parse_bytes(&s[5..40]).ok()?,
+        parent: Some(parse_span_id_bytes(&s[48..64]).ok()?),
+        sampling,
+        lineage: None,
+    })
 }
 
 /// Spaces and tabs are the only whitespace HTTP allows inside a header value.
