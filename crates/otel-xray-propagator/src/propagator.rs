@@ -194,7 +194,7 @@ pub fn context_with_header(cx: &Context, header: &TraceHeader) -> Context {
 
 /// Finds the header under any casing. `get` is tried first with the two usual
 /// spellings (a hit costs one lookup); only a miss scans `keys()`.
-fn find_header<'a>(extractor: &'a dyn Extractor) -> Option<&'a str> {
+fn find_header(extractor: &dyn Extractor) -> Option<&str> {
     extractor
         .get(TRACE_HEADER_NAME_LOWER)
         .or_else(|| extractor.get(TRACE_HEADER_NAME))
