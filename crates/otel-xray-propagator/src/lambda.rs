@@ -34,6 +34,20 @@ pub enum UnsampledLambdaHeader {
     Ignore,
 }
 
+/// Which header wins when both the carrier and Lambda have one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum LambdaHeaderPrecedence {
+    /// A valid X-Ray header in the carrier wins; the Lambda header is used only when
+    /// the carrier (and any earlier propagator) gave no valid span context.
+    #[default]
+    CarrierFirst,
+    /// The specification's pseudo-code: if the context passed *in* already has a
+    /// valid span (an earlier propagator in a composite found one), the carrier
+    /// result is returned; otherwise a valid Lambda header wins over the carrier,
+    /// so the function's spans hang under its own Lambda segment.
+    Specification,
+}
+
 /// The `xray-lambda` propagator: the carrier first, then the Lambda trace header.
 ///
 /// Extract runs [`XrayPropagator`] on the carrier. If the result has a valid span
@@ -44,9 +58,10 @@ pub enum UnsampledLambdaHeader {
 /// `lambda_runtime::Context::xray_trace_id`), else the `_X_AMZN_TRACE_ID` variable.
 /// A `Sampled=0` Lambda header is treated per [`UnsampledLambdaHeader`].
 ///
-/// The specification's pseudo-code lets the environment win over a valid X-Ray
-/// carrier when nothing came before it; this type prefers the carrier, so a header
-/// on the incoming event is never overridden by the function's own invocation.
+/// The specification's pseudo-code lets the Lambda header win over a valid X-Ray
+/// carrier when nothing came before it; by default this type prefers the carrier
+/// (a header on the incoming event is never overridden); choose
+/// [`LambdaHeaderPrecedence::Specification`] for the specification's order.
 ///
 /// Inject and `fields()` are those of [`XrayPropagator`].
 ///
@@ -69,6 +84,7 @@ pub enum UnsampledLambdaHeader {
 pub struct XrayLambdaPropagator {
     xray: XrayPropagator,
     unsampled: UnsampledLambdaHeader,
+    precedence: LambdaHeaderPrecedence,
     read_env: fn() -> Option<String>,
     counters: Arc<LambdaCounters>,
 }
@@ -97,6 +113,7 @@ impl Default for XrayLambdaPropagator {
         Self {
             xray: XrayPropagator::default(),
             unsampled: UnsampledLambdaHeader::default(),
+            precedence: LambdaHeaderPrecedence::default(),
             read_env: read_lambda_env,
             counters: Arc::default(),
         }
@@ -112,6 +129,12 @@ impl XrayLambdaPropagator {
     /// Sets how a `Sampled=0` Lambda header is used.
     pub fn with_unsampled_lambda_header(mut self, policy: UnsampledLambdaHeader) -> Self {
         self.unsampled = policy;
+        self
+    }
+
+    /// Sets which header wins when both the carrier and Lambda have one.
+    pub fn with_precedence(mut self, precedence: LambdaHeaderPrecedence) -> Self {
+        self.precedence = precedence;
         self
     }
 
@@ -145,7 +168,11 @@ impl XrayLambdaPropagator {
         lambda_header: Option<&str>,
     ) -> Context {
         let from_carrier = self.xray.extract_with_context(cx, extractor);
-        if from_carrier.span().span_context().is_valid() {
+        let settled = match self.precedence {
+            LambdaHeaderPrecedence::CarrierFirst => &from_carrier,
+            LambdaHeaderPrecedence::Specification => cx,
+        };
+        if settled.span().span_context().is_valid() {
             return from_carrier;
         }
         let env;

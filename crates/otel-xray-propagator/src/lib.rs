@@ -42,7 +42,8 @@ pub use header::{
     EncodedHeader, HeaderError, ParseReport, Sampling, TraceHeader, MAX_ENCODED_LEN, MAX_HEADER_LEN,
 };
 pub use lambda::{
-    LambdaStats, UnsampledLambdaHeader, XrayLambdaPropagator, LAMBDA_TRACE_HEADER_ENV,
+    LambdaHeaderPrecedence, LambdaStats, UnsampledLambdaHeader, XrayLambdaPropagator,
+    LAMBDA_TRACE_HEADER_ENV,
 };
 pub use lineage::{Lineage, LineageError};
 pub use propagator::{

@@ -164,3 +164,31 @@ fn inject_and_fields_match_xray() {
     assert_eq!(out["x-amzn-trace-id"], CARRIER_HEADER);
     assert_eq!(p.fields().collect::<Vec<_>>(), vec!["X-Amzn-Trace-Id"]);
 }
+
+#[test]
+fn specification_precedence_lets_lambda_win_over_the_carrier() {
+    use otel_xray_propagator::LambdaHeaderPrecedence;
+    let p = XrayLambdaPropagator::default()
+        .with_lambda_header_source(env_sampled)
+        .with_precedence(LambdaHeaderPrecedence::Specification);
+    let cx = p.extract_with_context(&Context::new(), &xray_carrier());
+    assert_eq!(trace(&cx), TraceId::from_hex(ENV_TRACE).unwrap());
+    // ... but not over a context an earlier propagator already found.
+    let composite =
+        TextMapCompositePropagator::new(vec![Box::new(TraceContextPropagator::new()), Box::new(p)]);
+    let carrier = HashMap::from([(
+        "traceparent".to_string(),
+        "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_string(),
+    )]);
+    let cx = composite.extract_with_context(&Context::new(), &carrier);
+    assert_eq!(
+        trace(&cx),
+        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap()
+    );
+    // Without a Lambda header, the carrier is used.
+    let p = XrayLambdaPropagator::default()
+        .with_lambda_header_source(env_unset)
+        .with_precedence(LambdaHeaderPrecedence::Specification);
+    let cx = p.extract_with_context(&Context::new(), &xray_carrier());
+    assert_eq!(trace(&cx), TraceId::from_hex(CARRIER_TRACE).unwrap());
+}
