@@ -83,9 +83,9 @@ impl XrayTraceId {
         buf[0] = b'1';
         buf[1] = b'-';
         buf[10] = b'-';
-        let bytes = self.0.to_be_bytes();
-        write_hex(&bytes[..4], &mut buf[2..10]);
-        write_hex(&bytes[4..], &mut buf[11..]);
+        buf[2..10].copy_from_slice(&hex_word(self.epoch_seconds()));
+        buf[11..19].copy_from_slice(&hex_word((self.0 >> 64) as u32));
+        buf[19..].copy_from_slice(&hex16(self.0 as u64));
         EncodedTraceId(buf)
     }
 
@@ -181,19 +181,24 @@ fn parse(s: &[u8]) -> Result<XrayTraceId, ParseTraceIdError> {
         return Err(ParseTraceIdError::UnsupportedVersion);
     }
     if s.len() == XRAY_TRACE_ID_LEN && s[10] == b'-' {
-        // The canonical 8 + 24 form, at fixed offsets (the hot path).
-        let epoch =
-            hex_u64(&s[2..10]).map_err(|i| ParseTraceIdError::InvalidHex { position: 2 + i })?;
-        let high =
-            hex_u64(&s[11..19]).map_err(|i| ParseTraceIdError::InvalidHex { position: 11 + i })?;
-        let low =
-            hex_u64(&s[19..]).map_err(|i| ParseTraceIdError::InvalidHex { position: 19 + i })?;
-        let v = (u128::from(epoch) << 96) | (u128::from(high) << 64) | u128::from(low);
-        return if v == 0 {
-            Err(ParseTraceIdError::Zero)
-        } else {
-            Ok(XrayTraceId(v))
-        };
+        // The canonical 8 + 24 form, at fixed offsets (the hot path). Any bad digit
+        // falls through to the general path, which locates it.
+        if let (Some(epoch), Some(high), Some(mid), Some(low)) = (
+            hex8(&s[2..10]),
+            hex8(&s[11..19]),
+            hex8(&s[19..27]),
+            hex8(&s[27..35]),
+        ) {
+            let v = (u128::from(epoch) << 96)
+                | (u128::from(high) << 64)
+                | (u128::from(mid) << 32)
+                | u128::from(low);
+            return if v == 0 {
+                Err(ParseTraceIdError::Zero)
+            } else {
+                Ok(XrayTraceId(v))
+            };
+        }
     }
     let rest = &s[2..];
     let dash = rest
@@ -270,7 +275,7 @@ fn bytes_at_least(x: u64, c: u8) -> u64 {
 
 /// Eight hex digits as a u32, or `None` if any is not a hex digit.
 #[inline]
-fn hex8(group: &[u8]) -> Option<u32> {
+pub(crate) fn hex8(group: &[u8]) -> Option<u32> {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(group);
     let x = u64::from_be_bytes(bytes);
@@ -310,21 +315,19 @@ static HEX_VALUE: [u8; 256] = {
     t
 };
 
-/// Writes `bytes` as lower-case hex into `out` (twice as long), four bytes at a
-/// time with SWAR arithmetic: inject formats an ID on every outgoing request.
+/// Sixteen lower-case hex digits of `v`, most significant first. Formatting works
+/// on whole words with SWAR arithmetic: inject formats IDs on every outgoing request.
 #[inline]
-pub(crate) fn write_hex(bytes: &[u8], out: &mut [u8]) {
-    for (group, dst) in bytes.chunks(4).zip(out.chunks_mut(8)) {
-        let mut word = [0u8; 4];
-        word[..group.len()].copy_from_slice(group);
-        let hex = hex_word(u32::from_be_bytes(word));
-        dst.copy_from_slice(&hex[..dst.len()]);
-    }
+pub(crate) fn hex16(v: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&hex_word((v >> 32) as u32));
+    out[8..].copy_from_slice(&hex_word(v as u32));
+    out
 }
 
 /// Eight lower-case hex digits of `v`, most significant first.
 #[inline]
-fn hex_word(v: u32) -> [u8; 8] {
+pub(crate) fn hex_word(v: u32) -> [u8; 8] {
     let x = u64::from(v);
     // Spread the 8 nibbles into the 8 bytes of a u64, keeping their order.
     let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);

@@ -237,17 +237,18 @@ impl TraceHeader {
     /// X-Ray's 256-character limit.
     pub fn encode(&self) -> EncodedHeader {
         let mut buf = [0u8; MAX_ENCODED_LEN];
-        let mut len = 0;
+        buf[..5].copy_from_slice(b"Root=");
+        buf[5..40].copy_from_slice(self.root.encode().as_bytes());
+        let mut len = 40;
+        if let Some(parent) = self.parent {
+            buf[40..48].copy_from_slice(b";Parent=");
+            buf[48..64].copy_from_slice(&encode_span_id(parent));
+            len = 64;
+        }
         let mut put = |bytes: &[u8]| {
             buf[len..len + bytes.len()].copy_from_slice(bytes);
             len += bytes.len();
         };
-        put(b"Root=");
-        put(self.root.encode().as_bytes());
-        if let Some(parent) = self.parent {
-            put(b";Parent=");
-            put(&encode_span_id(parent));
-        }
         put(b";Sampled=");
         put(&[self.sampling.as_byte()]);
         if let Some(lineage) = &self.lineage {
