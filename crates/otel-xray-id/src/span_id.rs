@@ -22,6 +22,7 @@ pub fn parse_span_id(s: &str) -> Result<SpanId, ParseSpanIdError> {
 }
 
 /// [`parse_span_id`] over bytes.
+#[inline]
 pub fn parse_span_id_bytes(s: &[u8]) -> Result<SpanId, ParseSpanIdError> {
     if s.len() != 16 {
         return Err(ParseSpanIdError::Length { len: s.len() });

@@ -159,15 +159,40 @@ impl FromStr for XrayTraceId {
     type Err = ParseTraceIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse(s.as_bytes())
+        Self::parse_bytes(s.as_bytes())
     }
 }
 
 impl XrayTraceId {
     /// Parses from bytes (for carriers that are not UTF-8 checked); same rules as [`FromStr`].
+    #[inline]
     pub fn parse_bytes(s: &[u8]) -> Result<Self, ParseTraceIdError> {
-        parse(s)
+        // Inlined into callers for the canonical form; everything else, and every
+        // error, takes the general path.
+        match canonical(s) {
+            Some(id) => Ok(id),
+            None => parse(s),
+        }
     }
+}
+
+/// The canonical `1-{8}-{24}` form at fixed offsets, or `None` to use [`parse`].
+#[inline]
+fn canonical(s: &[u8]) -> Option<XrayTraceId> {
+    if s.len() != XRAY_TRACE_ID_LEN || s[0] != b'1' || s[1] != b'-' || s[10] != b'-' {
+        return None;
+    }
+    let (epoch, high, mid, low) = (
+        hex8(&s[2..10])?,
+        hex8(&s[11..19])?,
+        hex8(&s[19..27])?,
+        hex8(&s[27..35])?,
+    );
+    let v = (u128::from(epoch) << 96)
+        | (u128::from(high) << 64)
+        | (u128::from(mid) << 32)
+        | u128::from(low);
+    (v != 0).then_some(XrayTraceId(v))
 }
 
 fn parse(s: &[u8]) -> Result<XrayTraceId, ParseTraceIdError> {
@@ -179,26 +204,6 @@ fn parse(s: &[u8]) -> Result<XrayTraceId, ParseTraceIdError> {
     }
     if s[0] != b'1' || s.get(1) != Some(&b'-') {
         return Err(ParseTraceIdError::UnsupportedVersion);
-    }
-    if s.len() == XRAY_TRACE_ID_LEN && s[10] == b'-' {
-        // The canonical 8 + 24 form, at fixed offsets (the hot path). Any bad digit
-        // falls through to the general path, which locates it.
-        if let (Some(epoch), Some(high), Some(mid), Some(low)) = (
-            hex8(&s[2..10]),
-            hex8(&s[11..19]),
-            hex8(&s[19..27]),
-            hex8(&s[27..35]),
-        ) {
-            let v = (u128::from(epoch) << 96)
-                | (u128::from(high) << 64)
-                | (u128::from(mid) << 32)
-                | u128::from(low);
-            return if v == 0 {
-                Err(ParseTraceIdError::Zero)
-            } else {
-                Ok(XrayTraceId(v))
-            };
-        }
     }
     let rest = &s[2..];
     let dash = rest

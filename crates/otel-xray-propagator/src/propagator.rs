@@ -10,7 +10,7 @@ use opentelemetry::trace::{SpanContext, TraceContextExt, TraceFlags, TraceState}
 use opentelemetry::Context;
 use otel_xray_id::synthetic_parent_span_id;
 
-use crate::header::{HeaderError, Sampling, TraceHeader};
+use crate::header::{HeaderError, ParseReport, Sampling, TraceHeader};
 use crate::remote::{trace_header_for, RemoteHeaderState};
 
 /// The HTTP header name, as written by inject and listed by `fields()`.
@@ -123,6 +123,9 @@ impl XrayPropagator {
         let c = &*self.counters;
         match TraceHeader::parse_with_report(value) {
             Ok((header, report)) => {
+                if report == ParseReport::default() {
+                    return Ok(header);
+                }
                 bump(&c.ignored_parts, u64::from(report.ignored_parts));
                 bump(
                     &c.lineage_dropped,
@@ -173,7 +176,9 @@ pub fn context_with_header(cx: &Context, header: &TraceHeader) -> Context {
     };
     // W3C trace state for the same trace (a TraceContextPropagator ran first) is
     // kept: vendors' entries must survive an X-Ray hop.
-    let trace_state = {
+    let trace_state = if !cx.has_active_span() {
+        TraceState::NONE
+    } else {
         let span = cx.span();
         let prior = span.span_context();
         if prior.is_valid() && prior.trace_id() == trace_id {
