@@ -19,6 +19,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 mod daemon;
+mod header;
 mod listen;
 // Used by `translate` once the exporter's translator is available.
 #[allow(dead_code)]
@@ -48,8 +49,46 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Parse or make an `X-Amzn-Trace-Id` header value.
+    #[command(subcommand)]
+    Header(HeaderCommand),
     /// Receive daemon-framed segments on UDP, validate them and print each trace as a tree.
     Listen(ListenArgs),
+}
+
+#[derive(Subcommand)]
+enum HeaderCommand {
+    /// Parse a header value; prints JSON: trace ID (X-Ray and OpenTelemetry forms), parent,
+    /// sampling decision, lineage, and what was ignored.
+    Parse {
+        /// The header value, e.g. `Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1`.
+        value: String,
+    },
+    /// Make a fresh header with a new X-Ray trace ID and parent ID.
+    New {
+        /// The sampling decision to carry.
+        #[arg(long, value_enum, default_value_t = SampledArg::Sampled)]
+        sampled: SampledArg,
+        /// Leave out `Parent` (as a load balancer starting a trace does).
+        #[arg(long)]
+        root_only: bool,
+        /// Print the parsed JSON form instead of the header value.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SampledArg {
+    /// `Sampled=1`.
+    #[value(alias = "1")]
+    Sampled,
+    /// `Sampled=0`.
+    #[value(alias = "0")]
+    NotSampled,
+    /// `Sampled=?`.
+    #[value(alias = "?")]
+    Deferred,
 }
 
 #[derive(Args)]
@@ -75,6 +114,7 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Header(cmd) => Ok(run_header(cmd)),
         Command::Validate { file, quiet } => read_input(&file).map(|t| run_validate(&t, quiet)),
         Command::Listen(args) => run_listen(args),
     };
@@ -98,6 +138,39 @@ fn read_input(file: &str) -> Result<String, String> {
         text = std::fs::read_to_string(&path).map_err(|e| format!("reading {file}: {e}"))?;
     }
     Ok(text)
+}
+
+fn run_header(cmd: HeaderCommand) -> ExitCode {
+    match cmd {
+        HeaderCommand::Parse { value } => match header::parse(&value) {
+            Ok(json) => {
+                println!("{json:#}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("otel-xray header parse: {e}");
+                ExitCode::from(EXIT_PROBLEMS)
+            }
+        },
+        HeaderCommand::New {
+            sampled,
+            root_only,
+            json,
+        } => {
+            let sampling = match sampled {
+                SampledArg::Sampled => otel_xray_propagator::Sampling::Sampled,
+                SampledArg::NotSampled => otel_xray_propagator::Sampling::NotSampled,
+                SampledArg::Deferred => otel_xray_propagator::Sampling::Deferred,
+            };
+            let h = header::new_header(sampling, root_only);
+            if json {
+                println!("{:#}", header::describe(&h, None));
+            } else {
+                println!("{h}");
+            }
+            ExitCode::SUCCESS
+        }
+    }
 }
 
 fn run_validate(text: &str, quiet: bool) -> ExitCode {
