@@ -98,3 +98,13 @@ pub fn translate_by(t: &Translator, s: &SpanData, r: &Resource) -> Value {
 pub fn translate(s: &SpanData, r: &Resource) -> Value {
     translate_with(TranslatorConfig::default(), s, r)
 }
+
+/// A string-list attribute value.
+pub fn strs(items: &[&'static str]) -> opentelemetry::Value {
+    opentelemetry::Value::Array(opentelemetry::Array::String(
+        items
+            .iter()
+            .map(|s| opentelemetry::StringValue::from(*s))
+            .collect(),
+    ))
+}
