@@ -188,7 +188,7 @@ fn drop_metadata(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: 
 
 /// The `(group, index)` of the largest items whose sizes add up to `excess`.
 fn largest_until(mut sizes: Vec<(usize, usize, usize)>, excess: usize) -> Vec<(usize, usize)> {
-    sizes.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+    sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
     let mut freed = 0;
     let mut out = Vec::new();
     for (size, n, i) in sizes {

@@ -63,7 +63,8 @@ impl<'a> Builder<'_, 'a> {
         attr_key: &str,
         tally: &mut Tally,
     ) {
-        let redacted = self.config.is_redacted(attr_key);
+        // A configured key matches the attribute or the annotation name.
+        let redacted = self.config.is_redacted(attr_key) || self.config.is_redacted(&key);
         let mode = self.config.annotation_key_mode;
         let (key, changed) = match key {
             Cow::Borrowed(b) => {

@@ -3,8 +3,8 @@
 //! Old (`http.method`, `http.url`, `net.peer.ip`, …) and stable
 //! (`http.request.method`, `url.full`, `client.address`, …) semantic conventions
 //! are both read; a stable key wins over its old twin. Without a full URL the
-//! URL is rebuilt as `scheme://host[:port]` + (`http.target` | `url.path` or `/`
-//! + `?url.query`); server spans look for the host in `http.host`,
+//! URL is rebuilt as `scheme://host[:port]` followed by `http.target`, or else
+//! by `url.path` (default `/`) and `?url.query`; server spans look for the host in `http.host`,
 //! `http.server_name`, `net.host.name`, `host.name`, `server.address`, others in
 //! `http.host`, `net.peer.name`, `net.peer.ip`, `server.address`. The port is
 //! omitted when it is the scheme's default. URL user info (`user:secret@`) is

@@ -5,9 +5,9 @@
 //!
 //! goroutine 1 [running]:
 //! main.handler(...)
-//! 	/src/app/main.go:10 +0x1d
+//!     /src/app/main.go:10 +0x1d
 //! created by net/http.(*Server).Serve
-//! 	/usr/local/go/src/net/http/server.go:3285 +0x4b4
+//!     /usr/local/go/src/net/http/server.go:3285 +0x4b4
 //! ```
 //! A function line followed by a TAB-indented `path:line` line is a frame;
 //! `goroutine N [...]:` headers are skipped.

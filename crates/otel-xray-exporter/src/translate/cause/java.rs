@@ -2,11 +2,11 @@
 //!
 //! ```text
 //! java.lang.IllegalStateException: boom
-//! 	at java.base/com.example.Foo.bar(Foo.java:42)
-//! 	at com.example.Main.main(Native Method)
-//! 	... 3 more
+//!     at java.base/com.example.Foo.bar(Foo.java:42)
+//!     at com.example.Main.main(Native Method)
+//!     ... 3 more
 //! Caused by: java.io.IOException: disk
-//! 	at com.example.Disk.read(Disk.java:7)
+//!     at com.example.Disk.read(Disk.java:7)
 //! ```
 //! Frames start with one TAB and `at `; the module/classloader prefix up to the
 //! first `/` is removed from the label. `Caused by:` starts the next exception of
