@@ -350,12 +350,42 @@ pub struct ElasticBeanstalk<'a> {
 pub struct XraySdk<'a> {
     /// `"<telemetry.sdk.name> for <telemetry.sdk.language>"`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sdk: Option<Cow<'a, str>>,
+    pub sdk: Option<SdkName<'a>>,
     /// `telemetry.sdk.version`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sdk_version: Option<Cow<'a, str>>,
     /// True when an auto-instrumentation agent or distro is present.
     pub auto_instrumentation: bool,
+}
+
+/// An SDK name, written `"<name> for <language>"` (or `"<name>"`) without
+/// building the string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SdkName<'a> {
+    /// `telemetry.sdk.name`.
+    pub name: &'a str,
+    /// `telemetry.sdk.language`.
+    pub language: Option<&'a str>,
+}
+
+impl fmt::Display for SdkName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name)?;
+        if let Some(l) = self.language {
+            f.write_str(" for ")?;
+            f.write_str(l)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for SdkName<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.language {
+            Some(l) => serialize_joined(s, &[self.name, " for ", l]),
+            None => s.serialize_str(self.name),
+        }
+    }
 }
 
 /// One `aws.cloudwatch_logs` entry.
@@ -526,8 +556,35 @@ impl Serialize for EntryKey<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             EntryKey::Plain(k) => s.serialize_str(k),
-            EntryKey::Prefixed(..) => s.collect_str(self),
+            EntryKey::Prefixed(p, k) => serialize_joined(s, &[p, k]),
         }
+    }
+}
+
+/// Serialises the concatenation of `parts` as one string, on the stack when short
+/// (the `fmt` route of `collect_str` costs more than the copy).
+fn serialize_joined<S: Serializer>(s: S, parts: &[&str]) -> Result<S::Ok, S::Error> {
+    let mut buf = [0u8; 192];
+    let mut len = 0;
+    for p in parts {
+        let end = len + p.len();
+        if end > buf.len() {
+            return s.collect_str(&Joined(parts));
+        }
+        buf[len..end].copy_from_slice(p.as_bytes());
+        len = end;
+    }
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(joined) => s.serialize_str(joined),
+        Err(_) => s.collect_str(&Joined(parts)),
+    }
+}
+
+struct Joined<'p>(&'p [&'p str]);
+
+impl fmt::Display for Joined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|p| f.write_str(p))
     }
 }
 

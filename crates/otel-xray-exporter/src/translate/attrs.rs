@@ -130,7 +130,37 @@ known_keys!(R, RESOURCE_KEYS, resource_key {
 pub(crate) struct SpanAttrs<'a> {
     pub(crate) all: &'a [KeyValue],
     found: [u32; SPAN_KEYS],
-    consumed: Vec<bool>,
+    consumed: Bits,
+}
+
+/// One bit per attribute; no allocation for up to 128 attributes.
+enum Bits {
+    Inline(u128),
+    Heap(Vec<u64>),
+}
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        if n <= 128 {
+            Bits::Inline(0)
+        } else {
+            Bits::Heap(vec![0; n.div_ceil(64)])
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        match self {
+            Bits::Inline(b) => *b |= 1 << i,
+            Bits::Heap(v) => v[i / 64] |= 1 << (i % 64),
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Bits::Inline(b) => *b & (1 << i) != 0,
+            Bits::Heap(v) => v[i / 64] & (1 << (i % 64)) != 0,
+        }
+    }
 }
 
 const NONE: u32 = u32::MAX;
@@ -150,7 +180,7 @@ impl<'a> SpanAttrs<'a> {
         SpanAttrs {
             all,
             found,
-            consumed: vec![false; all.len()],
+            consumed: Bits::new(all.len()),
         }
     }
 
@@ -189,16 +219,16 @@ impl<'a> SpanAttrs<'a> {
     pub(crate) fn consume(&mut self, k: S) {
         let i = self.found[k as usize];
         if i != NONE {
-            self.consumed[i as usize] = true;
+            self.consumed.set(i as usize);
         }
     }
 
     pub(crate) fn consume_index(&mut self, i: usize) {
-        self.consumed[i] = true;
+        self.consumed.set(i);
     }
 
     pub(crate) fn is_consumed(&self, i: usize) -> bool {
-        self.consumed[i]
+        self.consumed.get(i)
     }
 
     /// Index of the first attribute named `key` (for keys not in the table).

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use opentelemetry::{Array, Value};
 
 use super::attrs::{ResourceAttrs, SpanAttrs, R, S};
-use crate::segment::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, Service, XraySdk};
+use crate::segment::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, SdkName, Service, XraySdk};
 use crate::TranslatorConfig;
 
 /// The AWS resource type for the resource's `cloud.platform`.
@@ -142,7 +142,7 @@ fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
         });
     }
     if platform == "aws_ecs" {
-        aws.ecs = Some(Ecs {
+        let ecs = Ecs {
             container: res.first_str(R::ContainerName).map(Cow::Borrowed),
             container_id: s(R::ContainerId),
             container_arn: s(R::AwsEcsContainerArn),
@@ -151,7 +151,16 @@ fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
             task_family: s(R::AwsEcsTaskFamily),
             launch_type: s(R::AwsEcsLaunchtype),
             availability_zone: zone,
-        });
+        };
+        let empty = ecs.container.is_none()
+            && ecs.container_id.is_none()
+            && ecs.container_arn.is_none()
+            && ecs.cluster_arn.is_none()
+            && ecs.task_arn.is_none()
+            && ecs.task_family.is_none()
+            && ecs.launch_type.is_none()
+            && ecs.availability_zone.is_none();
+        aws.ecs = (!empty).then_some(ecs);
     }
     if platform == "aws_elastic_beanstalk" {
         if let Some(instance) = res.text(R::ServiceInstanceId) {
@@ -171,11 +180,10 @@ fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
     }
     let sdk_name = res.str(R::TelemetrySdkName);
     if sdk_name.is_some() || res.str(R::TelemetrySdkVersion).is_some() {
-        let sdk = match (sdk_name, res.str(R::TelemetrySdkLanguage)) {
-            (Some(n), Some(l)) => Some(Cow::Owned(format!("{n} for {l}"))),
-            (Some(n), None) => Some(Cow::Borrowed(n)),
-            _ => None,
-        };
+        let sdk = sdk_name.map(|name| SdkName {
+            name,
+            language: res.str(R::TelemetrySdkLanguage),
+        });
         aws.xray = Some(XraySdk {
             sdk,
             sdk_version: s(R::TelemetrySdkVersion),

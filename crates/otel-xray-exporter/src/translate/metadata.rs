@@ -43,7 +43,12 @@ pub(crate) fn make_metadata<'a>(
     selected: &mut Selected<'a>,
     tally: &mut Tally,
 ) -> Metadata<'a> {
-    let mut default: Vec<Entry<'a>> = Vec::new();
+    let resource_len = if is_segment && config.resource_in_metadata {
+        res.resource.len()
+    } else {
+        0
+    };
+    let mut default: Vec<Entry<'a>> = Vec::with_capacity(attrs.all.len() + resource_len);
     let mut extra: Vec<(Cow<'a, str>, Vec<Entry<'a>>)> = Vec::new();
     for (i, kv) in attrs.all.iter().enumerate() {
         if attrs.is_consumed(i) {

@@ -252,25 +252,24 @@ fn sniff(trace: &str) -> Format {
 
 /// Splits `path:line` (the line may be followed by `:col`); line 0 when absent.
 pub(crate) fn split_location(loc: &str) -> (&str, u32) {
-    let mut parts = loc.rsplitn(3, ':');
-    let last = parts.next().unwrap_or("");
-    let mid = parts.next();
-    let rest = parts.next();
-    match (mid, rest) {
-        (Some(m), Some(path)) if is_num(last) && is_num(m) => (path, m.parse().unwrap_or(0)),
-        (Some(m), rest) if is_num(last) => {
-            let path = match rest {
-                Some(r) => &loc[..r.len() + 1 + m.len()],
-                None => m,
-            };
-            (path, last.parse().unwrap_or(0))
-        }
-        _ => (loc, 0),
-    }
-}
-
-fn is_num(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+    // Byte scan from the end: `…:digits[:digits]`.
+    let b = loc.as_bytes();
+    let trailing_num = |end: usize| {
+        let start = b[..end]
+            .iter()
+            .rposition(|c| !c.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        (start < end && start > 0 && b[start - 1] == b':').then_some(start)
+    };
+    let Some(last) = trailing_num(b.len()) else {
+        return (loc, 0);
+    };
+    let (num_start, path_end) = match trailing_num(last - 1) {
+        Some(mid) => (mid, mid - 1),
+        None => (last, last - 1),
+    };
+    let end = if num_start == last { b.len() } else { last - 1 };
+    (&loc[..path_end], loc[num_start..end].parse().unwrap_or(0))
 }
 
 /// A frame borrowing its fields.

@@ -25,53 +25,47 @@ pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut causes = Vec::new();
     let mut panic_frame = None;
     let mut in_causes = false;
+    top.stack.reserve(trace.len() / 96);
     for line in trace.lines() {
-        let t = line.trim();
-        if let Some(at) = t.find("panicked at ").filter(|_| t.starts_with("thread ")) {
-            panic_frame = panic_location(&t[at + "panicked at ".len()..]);
-            continue;
-        }
-        if t == "Caused by:" {
-            in_causes = true;
-            continue;
-        }
-        if t.eq_ignore_ascii_case("stack backtrace:") || t.is_empty() {
+        let t = line.trim_ascii();
+        let Some(&first) = t.as_bytes().first() else {
             in_causes = false;
             continue;
-        }
-        if let Some(items) = t.strip_prefix("Backtrace [") {
-            debug_frames(items, &mut top.stack);
-            continue;
-        }
-        if let Some(rest) = t.strip_prefix("at ") {
-            if let Some(f) = top.stack.last_mut().filter(|f| f.path.is_empty()) {
-                let (path, line_no) = split_location(rest);
-                f.path = Cow::Borrowed(path);
-                f.line = line_no;
-            }
-            continue;
-        }
-        if let Some((n, rest)) = t.split_once(": ") {
-            if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
-                if in_causes {
-                    causes.push(Parsed {
-                        kind: None,
-                        message: Some(Cow::Borrowed(rest)),
-                        stack: Vec::new(),
-                    });
-                } else {
-                    let label = match rest.trim_start().split_once(" - ") {
-                        Some((addr, l)) if addr.starts_with("0x") => l,
-                        _ => rest,
-                    };
-                    top.stack.push(frame(label.trim(), "", 0));
+        };
+        // Dispatch on the first byte: pattern searches are the cost of this parser.
+        match first {
+            b'0'..=b'9' => {
+                if let Some(rest) = indexed(t) {
+                    if in_causes {
+                        causes.push(Parsed {
+                            kind: None,
+                            message: Some(Cow::Borrowed(rest)),
+                            stack: Vec::new(),
+                        });
+                    } else {
+                        top.stack.push(frame(full_format_label(rest), "", 0));
+                    }
+                } else if t.starts_with("0x") {
+                    // Inlined frame in the full format: no index, same address column.
+                    top.stack.push(frame(full_format_label(t), "", 0));
                 }
-                continue;
             }
-        }
-        if let Some(label) = t.strip_prefix("0x").and_then(|r| r.split_once(" - ")) {
-            // Inlined frame in the full format: no index, same address column.
-            top.stack.push(frame(label.1.trim(), "", 0));
+            b'a' if t.starts_with("at ") => {
+                if let Some(f) = top.stack.last_mut().filter(|f| f.path.is_empty()) {
+                    let (path, line_no) = split_location(&t[3..]);
+                    f.path = Cow::Borrowed(path);
+                    f.line = line_no;
+                }
+            }
+            b't' if t.starts_with("thread ") => {
+                if let Some(at) = t.find("panicked at ") {
+                    panic_frame = panic_location(&t[at + "panicked at ".len()..]);
+                }
+            }
+            b'C' if t == "Caused by:" => in_causes = true,
+            b's' | b'S' if t.eq_ignore_ascii_case("stack backtrace:") => in_causes = false,
+            b'B' if t.starts_with("Backtrace [") => debug_frames(&t[11..], &mut top.stack),
+            _ => {}
         }
     }
     if top.stack.is_empty() {
@@ -80,6 +74,23 @@ pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut out = vec![top];
     out.extend(causes);
     out
+}
+
+/// `12: rest` → `rest`.
+fn indexed(t: &str) -> Option<&str> {
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    t[digits..].strip_prefix(": ").filter(|_| digits > 0)
+}
+
+/// `0x55d… - app::handler` → `app::handler`; anything else as is.
+fn full_format_label(rest: &str) -> &str {
+    let rest = rest.trim_start();
+    if rest.starts_with("0x") {
+        if let Some((_, label)) = rest.split_once(" - ") {
+            return label.trim();
+        }
+    }
+    rest.trim_end()
 }
 
 /// `src/main.rs:5:5:` (1.73+) or `'message', src/main.rs:5:5` (older).
