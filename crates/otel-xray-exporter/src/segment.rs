@@ -254,16 +254,16 @@ pub struct Aws<'a> {
     pub table_names: Vec<Cow<'a, str>>,
     /// EC2 host details.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ec2: Option<Ec2<'a>>,
+    pub ec2: Option<Box<Ec2<'a>>>,
     /// ECS task/container details.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ecs: Option<Ecs<'a>>,
+    pub ecs: Option<Box<Ecs<'a>>>,
     /// EKS pod details.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub eks: Option<Eks<'a>>,
+    pub eks: Option<Box<Eks<'a>>>,
     /// Elastic Beanstalk environment.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub elastic_beanstalk: Option<ElasticBeanstalk<'a>>,
+    pub elastic_beanstalk: Option<Box<ElasticBeanstalk<'a>>>,
     /// The tracing SDK.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub xray: Option<XraySdk<'a>>,

@@ -233,3 +233,24 @@ fn log_groups_from_arns_names_or_config() {
         json!([{"log_group": "/aws/app"}])
     );
 }
+
+#[test]
+fn resource_fields_are_on_segments_only() {
+    let res = resource(vec![
+        KeyValue::new("cloud.platform", "aws_ec2"),
+        KeyValue::new("host.id", "i-0123"),
+        KeyValue::new("telemetry.sdk.name", "opentelemetry"),
+    ]);
+    let sub = translate(
+        &with(
+            span(SpanKind::Client, Some(PARENT)),
+            vec![KeyValue::new("aws.region", "eu-west-1")],
+        ),
+        &res,
+    );
+    assert_eq!(sub["aws"], json!({"region": "eu-west-1"}));
+    assert_eq!(sub["origin"], "AWS::EC2::Instance");
+    let seg = translate(&span(SpanKind::Server, None), &res);
+    assert_eq!(seg["aws"]["ec2"]["instance_id"], "i-0123");
+    assert_eq!(seg["aws"]["xray"]["sdk"], "opentelemetry");
+}

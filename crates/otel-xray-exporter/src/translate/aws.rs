@@ -4,8 +4,10 @@
 //! `aws.account_id`, `aws.region`, `aws.request_id` / `aws.requestId`,
 //! `messaging.url` / `aws.queue_url` / `aws.queue.url`, `aws.dynamodb.table_names`
 //! (one → `table_name`, several → `table_names`) / `aws.table_name` /
-//! `aws.table.name`. The resource gives where the service runs (`ec2`, `ecs`,
-//! `eks`, `elastic_beanstalk`, `cloudwatch_logs`, `xray` SDK) and `origin`.
+//! `aws.table.name`. On segments only (the developer guide's split; the
+//! collector repeats them in every subsegment), the resource gives where the
+//! service runs: `account_id`, `ec2`, `ecs`, `eks`, `elastic_beanstalk`,
+//! `cloudwatch_logs` and the `xray` SDK. `origin` is on every document.
 //!
 //! Unlike the collector, a non-AWS `cloud.provider` only suppresses the resource
 //! part: the span's call attributes are still mapped, not lost; and
@@ -50,6 +52,7 @@ pub(crate) fn make_service<'a>(res: &ResourceAttrs<'a>) -> Option<Service<'a>> {
 pub(crate) fn make_aws<'a>(
     attrs: &mut SpanAttrs<'a>,
     res: &ResourceAttrs<'a>,
+    is_segment: bool,
     config: &TranslatorConfig,
 ) -> Option<Aws<'a>> {
     let mut aws = Aws {
@@ -104,11 +107,15 @@ pub(crate) fn make_aws<'a>(
         attrs.consume(S::RpcMethod);
     }
 
+    // Where the service runs describes the service: segments only, as the
+    // developer guide splits the block (subsegments carry the call).
     let on_aws = res.str(R::CloudProvider).is_none_or(|p| p == "aws");
-    if on_aws {
-        add_resource(&mut aws, res);
+    if is_segment {
+        if on_aws {
+            add_resource(&mut aws, res);
+        }
+        aws.cloudwatch_logs = log_groups(res, config);
     }
-    aws.cloudwatch_logs = log_groups(res, config);
 
     let empty = aws.account_id.is_none()
         && aws.operation.is_none()
@@ -134,12 +141,12 @@ fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
     let platform = res.str(R::CloudPlatform).unwrap_or("");
     let zone = s(R::CloudAvailabilityZone);
     if platform == "aws_ec2" || res.str(R::HostId).is_some() {
-        aws.ec2 = Some(Ec2 {
+        aws.ec2 = Some(Box::new(Ec2 {
             instance_id: s(R::HostId),
             availability_zone: zone.clone(),
             instance_size: s(R::HostType),
             ami_id: s(R::HostImageId),
-        });
+        }));
     }
     if platform == "aws_ecs" {
         let ecs = Ecs {
@@ -160,23 +167,23 @@ fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
             && ecs.task_family.is_none()
             && ecs.launch_type.is_none()
             && ecs.availability_zone.is_none();
-        aws.ecs = (!empty).then_some(ecs);
+        aws.ecs = (!empty).then(|| Box::new(ecs));
     }
     if platform == "aws_elastic_beanstalk" {
         if let Some(instance) = res.text(R::ServiceInstanceId) {
-            aws.elastic_beanstalk = Some(ElasticBeanstalk {
+            aws.elastic_beanstalk = Some(Box::new(ElasticBeanstalk {
                 environment_name: s(R::ServiceNamespace),
                 version_label: s(R::ServiceVersion),
                 deployment_id: instance.trim().parse().unwrap_or(0),
-            });
+            }));
         }
     }
     if platform == "aws_eks" || res.str(R::K8sClusterName).is_some() {
-        aws.eks = Some(Eks {
+        aws.eks = Some(Box::new(Eks {
             cluster_name: s(R::K8sClusterName),
             pod: s(R::K8sPodName),
             container_id: s(R::ContainerId),
-        });
+        }));
     }
     let sdk_name = res.str(R::TelemetrySdkName);
     if sdk_name.is_some() || res.str(R::TelemetrySdkVersion).is_some() {

@@ -177,6 +177,9 @@ pub fn is_name_char(c: char) -> bool {
 /// assert_eq!(sanitize_name("EP @ test_15.testing-dömain.org#GO"), "EP @ test_15.testing-dömain.org#GO");
 /// ```
 pub fn sanitize_name(s: &str) -> Cow<'_, str> {
+    if s.len() <= MAX_NAME_CHARS && s.bytes().all(|b| b < 0x80 && is_name_char(char::from(b))) {
+        return Cow::Borrowed(s);
+    }
     let mut count = 0;
     for (i, c) in s.char_indices() {
         if !is_name_char(c) || count == MAX_NAME_CHARS {
