@@ -11,7 +11,7 @@
 //!   every scalar resource attribute as `otel.resource.<key>`).
 //!
 //! Keys are sanitised to `[A-Za-z0-9_]` (or with dots kept, see
-//! [`AnnotationKeyMode`](crate::AnnotationKeyMode)) and cut to 500 chars; values
+//! [`AnnotationKeyMode`]) and cut to 500 chars; values
 //! must be string, number or bool, strings are cut to 1000 chars, non-finite
 //! floats become strings. A would-be annotation that cannot be one (list value,
 //! empty key, or beyond the 50th) goes to `metadata.default` under its original

@@ -4,7 +4,7 @@
 //! segment/subsegment decision here; then [`http`], [`cause`] (flags too),
 //! [`aws`] (with `origin` and `service`), [`sql`], `user`, [`annotations`],
 //! [`metadata`], [`links`] and finally [`name`] (with `namespace`). Each block
-//! reads attributes through [`attrs`] and marks the ones it used as consumed, so
+//! reads attributes through `attrs` and marks the ones it used as consumed, so
 //! that [`metadata`] only carries the rest.
 //!
 //! **Segment or subsegment.** A span is a segment when it has no parent, when
@@ -17,16 +17,16 @@
 //! a real parent keep `parent_id`. Unlike the collector, a CLIENT/PRODUCER
 //! local root stays one subsegment (no synthetic service segment is invented).
 
-pub(crate) mod annotations;
+pub mod annotations;
 pub(crate) mod attrs;
-pub(crate) mod aws;
-pub(crate) mod cause;
-pub(crate) mod http;
-pub(crate) mod links;
-pub(crate) mod metadata;
-pub(crate) mod name;
+pub mod aws;
+pub mod cause;
+pub mod http;
+pub mod links;
+pub mod metadata;
+pub mod name;
 mod name_chars;
-pub(crate) mod sql;
+pub mod sql;
 
 use std::borrow::Cow;
 use std::sync::Arc;
