@@ -63,7 +63,11 @@ fn base(kind: SpanKind, parent: Option<u64>, name: &'static str) -> SpanData {
 
 /// A server span with 20 attributes and one exception event.
 fn http_server_span() -> SpanData {
-    let mut s = base(SpanKind::Server, Some(0x1a2b_3c4d_5e6f_7081), "GET /users/{id}");
+    let mut s = base(
+        SpanKind::Server,
+        Some(0x1a2b_3c4d_5e6f_7081),
+        "GET /users/{id}",
+    );
     s.parent_span_is_remote = true;
     s.attributes = vec![
         KeyValue::new("http.request.method", "GET"),
@@ -74,7 +78,10 @@ fn http_server_span() -> SpanData {
         KeyValue::new("server.port", 443),
         KeyValue::new("http.route", "/users/{id}"),
         KeyValue::new("http.response.status_code", 500),
-        KeyValue::new("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"),
+        KeyValue::new(
+            "user_agent.original",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+        ),
         KeyValue::new("client.address", "203.0.113.7"),
         KeyValue::new("network.peer.address", "10.0.3.17"),
         KeyValue::new("network.peer.port", 51234),
@@ -83,7 +90,13 @@ fn http_server_span() -> SpanData {
         KeyValue::new("http.response.body.size", 173),
         KeyValue::new("enduser.id", "user-42"),
         KeyValue::new("tenant.id", "acme"),
-        KeyValue::new("feature.flags", Value::Array(opentelemetry::Array::String(vec!["new-checkout".into(), "beta".into()]))),
+        KeyValue::new(
+            "feature.flags",
+            Value::Array(opentelemetry::Array::String(vec![
+                "new-checkout".into(),
+                "beta".into(),
+            ])),
+        ),
         KeyValue::new("retry.count", 0),
         KeyValue::new("cache.hit", false),
     ];
@@ -93,7 +106,10 @@ fn http_server_span() -> SpanData {
         s.start_time + Duration::from_millis(20),
         vec![
             KeyValue::new("exception.type", "panic"),
-            KeyValue::new("exception.message", "called `Result::unwrap()` on an `Err` value: NotFound"),
+            KeyValue::new(
+                "exception.message",
+                "called `Result::unwrap()` on an `Err` value: NotFound",
+            ),
             KeyValue::new("exception.stacktrace", STACK),
         ],
         0,
@@ -103,7 +119,11 @@ fn http_server_span() -> SpanData {
 
 /// A small internal span (subsegment) with two attributes.
 fn internal_span() -> SpanData {
-    let mut s = base(SpanKind::Internal, Some(0x1a2b_3c4d_5e6f_7081), "render_invoice");
+    let mut s = base(
+        SpanKind::Internal,
+        Some(0x1a2b_3c4d_5e6f_7081),
+        "render_invoice",
+    );
     s.attributes = vec![
         KeyValue::new("invoice.lines", 12),
         KeyValue::new("template", "invoice.html"),
@@ -134,17 +154,25 @@ fn bench(c: &mut Criterion) {
         .metadata_all_attrs();
     theirs.set_resource(&res);
 
-    for (label, span) in [("http_server", http_server_span()), ("internal", internal_span())] {
+    for (label, span) in [
+        ("http_server", http_server_span()),
+        ("internal", internal_span()),
+    ] {
         let spans = [span];
         let mut buf = Vec::with_capacity(8 * 1024);
         // Both produce a document for the span.
         ours.translate_into(&spans[0], &res, &mut buf).unwrap();
-        assert_eq!(theirs.translate_spans(&spans).len(), 1, "opentelemetry-aws dropped {label}");
+        assert_eq!(
+            theirs.translate_spans(&spans).len(),
+            1,
+            "opentelemetry-aws dropped {label}"
+        );
 
         let mut g = c.benchmark_group(label);
         g.bench_function("otel_xray", |b| {
             b.iter(|| {
-                ours.translate_into(black_box(&spans[0]), &res, &mut buf).unwrap();
+                ours.translate_into(black_box(&spans[0]), &res, &mut buf)
+                    .unwrap();
                 black_box(buf.len())
             })
         });
