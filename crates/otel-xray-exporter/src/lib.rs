@@ -21,6 +21,9 @@ pub mod segment;
 mod stats;
 pub mod translate;
 
+#[cfg(feature = "collector")]
+pub mod collector;
+
 pub use config::{
     AnnotationKeyMode, TranslatorConfig, TranslatorConfigBuilder, DEFAULT_REDACTED_HEADERS,
     REDACTED,
@@ -33,3 +36,6 @@ pub use translate::{TranslateError, Translator};
 /// The official X-Ray segment document schema (JSON Schema draft-04), as shipped
 /// with this crate.
 pub const SEGMENT_SCHEMA: &str = include_str!("../schema/xray-segmentdocument-schema-v1.0.0.json");
+
+#[cfg(feature = "collector")]
+pub use collector::XrayAnnotationExporter;
