@@ -210,3 +210,36 @@ fn links_keep_ids_and_typed_attributes() {
         .get("links")
         .is_none());
 }
+
+#[test]
+fn translator_is_shareable_and_clones_share_counters() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<otel_xray_exporter::Translator>();
+    let t = otel_xray_exporter::Translator::default();
+    let clone = t.clone();
+    let s = span(SpanKind::Server, None);
+    let r = empty_resource();
+    std::thread::scope(|scope| {
+        scope.spawn(|| clone.translate_json(&s, &r).unwrap());
+    });
+    t.translate_json(&span(SpanKind::Client, Some(PARENT)), &r)
+        .unwrap();
+    let stats = t.stats();
+    assert_eq!(
+        (stats.documents, stats.segments, stats.subsegments),
+        (2, 1, 1)
+    );
+    assert_eq!(clone.stats(), stats);
+}
+
+#[test]
+fn schema_constant_is_the_vendored_schema() {
+    let schema: serde_json::Value =
+        serde_json::from_str(otel_xray_exporter::SEGMENT_SCHEMA).unwrap();
+    assert_eq!(schema["$schema"], "http://json-schema.org/draft-04/schema#");
+    assert_eq!(
+        otel_xray_exporter::SEGMENT_SCHEMA,
+        otel_xray_testkit::SEGMENT_SCHEMA
+    );
+    assert_eq!(otel_xray_exporter::MAX_SEGMENT_BYTES, 65_536);
+}

@@ -55,6 +55,23 @@ pub(crate) fn make_aws<'a>(
     is_segment: bool,
     config: &TranslatorConfig,
 ) -> Option<Aws<'a>> {
+    const CALL_KEYS: [S; 12] = [
+        S::AwsOperation,
+        S::RpcMethod,
+        S::AwsAccountId,
+        S::AwsRegion,
+        S::AwsRequestId,
+        S::AwsRequestIdAlt,
+        S::MessagingUrl,
+        S::AwsQueueUrl,
+        S::AwsQueueUrlAlt,
+        S::AwsTableName,
+        S::AwsTableNameAlt,
+        S::AwsDynamoTableNames,
+    ];
+    if !is_segment && !CALL_KEYS.iter().any(|k| attrs.has(*k)) {
+        return None;
+    }
     let mut aws = Aws {
         operation: attrs
             .non_empty(S::AwsOperation)

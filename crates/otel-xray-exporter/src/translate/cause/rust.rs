@@ -58,8 +58,14 @@ pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
                 }
             }
             b't' if t.starts_with("thread ") => {
-                if let Some(at) = t.find("panicked at ") {
-                    panic_frame = panic_location(&t[at + "panicked at ".len()..]);
+                const PANICKED: &[u8] = b"panicked at ";
+                // A plain window scan: lines are short and `str::find` sets up Two-Way.
+                if let Some(at) = t
+                    .as_bytes()
+                    .windows(PANICKED.len())
+                    .position(|w| w == PANICKED)
+                {
+                    panic_frame = panic_location(&t[at + PANICKED.len()..]);
                 }
             }
             b'C' if t == "Caused by:" => in_causes = true,
