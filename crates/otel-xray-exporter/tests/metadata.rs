@@ -172,3 +172,19 @@ fn secret_headers_and_configured_keys_are_redacted_everywhere() {
         json!(["session=s3cr3t"])
     );
 }
+
+#[test]
+fn a_namespace_is_written_once() {
+    let mut s = with(
+        span(SpanKind::Server, None),
+        vec![KeyValue::new("aws.xray.metadata.otel", r#"{"mine":1}"#)],
+    );
+    add_event(&mut s, event("retry", vec![]));
+    let json = Translator::default()
+        .translate_json(&s, &empty_resource())
+        .unwrap();
+    assert_eq!(json.matches("\"otel\":").count(), 1, "{json}");
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(doc["metadata"]["otel"]["mine"], 1);
+    assert_eq!(doc["metadata"]["otel"]["events"][0]["name"], "retry");
+}

@@ -69,7 +69,7 @@ pub(crate) fn make_metadata<'a>(
                 if ns.eq_ignore_ascii_case("default") {
                     default.extend(entries);
                 } else {
-                    extra.push((Cow::Borrowed(ns), entries.collect()));
+                    merge_namespace(&mut extra, Cow::Borrowed(ns), entries);
                 }
                 continue;
             }
@@ -107,9 +107,21 @@ pub(crate) fn make_metadata<'a>(
     namespaces.push((Cow::Borrowed("default"), default));
     namespaces.extend(extra);
     if !otel.is_empty() {
-        namespaces.push((Cow::Borrowed(OTEL_NAMESPACE), otel));
+        merge_namespace(&mut namespaces, Cow::Borrowed(OTEL_NAMESPACE), otel);
     }
     Metadata { namespaces }
+}
+
+/// Adds `entries` to namespace `name`, so no namespace is written twice.
+fn merge_namespace<'a>(
+    namespaces: &mut Vec<(Cow<'a, str>, Vec<Entry<'a>>)>,
+    name: Cow<'a, str>,
+    entries: impl IntoIterator<Item = Entry<'a>>,
+) {
+    match namespaces.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, have)) => have.extend(entries),
+        None => namespaces.push((name, entries.into_iter().collect())),
+    }
 }
 
 fn json_object(v: &Value) -> Option<serde_json::Map<String, serde_json::Value>> {
