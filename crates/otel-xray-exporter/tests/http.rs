@@ -294,3 +294,21 @@ fn status_codes_set_error_fault_throttle() {
     assert_eq!(doc["http"]["response"]["status"], 503);
     assert_eq!(doc["fault"], true);
 }
+
+#[test]
+fn a_repeated_attribute_means_its_last_value() {
+    let doc = http(
+        SpanKind::Server,
+        vec![
+            KeyValue::new("http.response.status_code", 200),
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("http.response.status_code", 503),
+        ],
+    );
+    assert_eq!(doc["http"]["response"]["status"], 503);
+    assert_eq!(doc["fault"], true);
+    assert!(
+        doc.get("metadata").is_none(),
+        "no stale copy in metadata: {doc}"
+    );
+}

@@ -131,6 +131,8 @@ pub(crate) struct SpanAttrs<'a> {
     pub(crate) all: &'a [KeyValue],
     found: [u32; SPAN_KEYS],
     consumed: Bits,
+    /// A known key occurs more than once.
+    duplicates: bool,
 }
 
 /// One bit per attribute; no allocation for up to 128 attributes.
@@ -168,19 +170,20 @@ const NONE: u32 = u32::MAX;
 impl<'a> SpanAttrs<'a> {
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
         let mut found = [NONE; SPAN_KEYS];
+        let mut duplicates = false;
         for (i, kv) in all.iter().enumerate() {
             if let Some(k) = span_key(kv.key.as_str()) {
-                let slot = &mut found[k as usize];
-                // First occurrence wins, as with `get` on a list.
-                if *slot == NONE {
-                    *slot = i as u32;
-                }
+                duplicates |= found[k as usize] != NONE;
+                // The SDK appends repeated `set_attribute` calls: the last one wins,
+                // as it does for any JSON reader of the duplicated metadata key.
+                found[k as usize] = i as u32;
             }
         }
         SpanAttrs {
             all,
             found,
             consumed: Bits::new(all.len()),
+            duplicates,
         }
     }
 
@@ -215,11 +218,20 @@ impl<'a> SpanAttrs<'a> {
         self.found[k as usize] != NONE
     }
 
-    /// Marks `k` as consumed (kept out of metadata) if present.
+    /// Marks `k` as consumed (kept out of metadata), every occurrence of it.
     pub(crate) fn consume(&mut self, k: S) {
         let i = self.found[k as usize];
-        if i != NONE {
-            self.consumed.set(i as usize);
+        if i == NONE {
+            return;
+        }
+        self.consumed.set(i as usize);
+        if self.duplicates {
+            let key = self.all[i as usize].key.as_str();
+            for (j, kv) in self.all[..i as usize].iter().enumerate() {
+                if kv.key.as_str() == key {
+                    self.consumed.set(j);
+                }
+            }
         }
     }
 
@@ -237,7 +249,7 @@ impl<'a> SpanAttrs<'a> {
             let i = self.found[k as usize];
             return (i != NONE).then_some(i as usize);
         }
-        self.all.iter().position(|kv| kv.key.as_str() == key)
+        self.all.iter().rposition(|kv| kv.key.as_str() == key)
     }
 }
 
