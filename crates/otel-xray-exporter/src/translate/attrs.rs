@@ -219,6 +219,7 @@ impl<'a> SpanAttrs<'a> {
     }
 
     /// Marks `k` as consumed (kept out of metadata), every occurrence of it.
+    #[inline]
     pub(crate) fn consume(&mut self, k: S) {
         let i = self.found[k as usize];
         if i == NONE {
