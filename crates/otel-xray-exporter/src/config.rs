@@ -211,7 +211,9 @@ impl TranslatorConfigBuilder {
 
     /// The largest document, in bytes (default and maximum [`MAX_SEGMENT_BYTES`];
     /// values under 4 KiB are raised to 4 KiB so a minimal document always fits).
-    /// A UDP transport sets `MAX_SEGMENT_BYTES - header length`.
+    /// A UDP transport must fit header + document in one datagram: with the
+    /// 30-byte daemon header over IPv4 (65,507-byte payload limit) that is
+    /// `max_document_bytes(65_507 - 30)`.
     pub fn max_document_bytes(mut self, bytes: usize) -> Self {
         self.0.max_document_bytes = bytes.clamp(4096, MAX_SEGMENT_BYTES);
         self
