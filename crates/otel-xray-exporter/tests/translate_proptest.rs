@@ -1,5 +1,5 @@
 //! Arbitrary spans → schema-valid documents within the size limit, never a panic.
-mod common;
+mod translate_support;
 
 use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
@@ -217,7 +217,7 @@ fn span_data() -> impl Strategy<Value = SpanData> {
             )| {
                 let start =
                     SystemTime::UNIX_EPOCH + Duration::from_micros(start % 4_000_000_000_000_000);
-                let mut s = common::span(kind, None);
+                let mut s = translate_support::span(kind, None);
                 s.span_context = SpanContext::new(
                     TraceId::from_bytes(trace.to_be_bytes()),
                     SpanId::from_bytes(id.to_be_bytes()),
@@ -281,7 +281,7 @@ proptest! {
 
     #[test]
     fn any_span_gives_a_valid_bounded_document(span in span_data(), res in resource_attrs(), config in config()) {
-        let resource = common::resource(res);
+        let resource = translate_support::resource(res);
         let t = Translator::new(config);
         let max = t.config().max_document_bytes();
         let model = t.translate(&span, &resource);

@@ -1,10 +1,10 @@
 //! The `aws` block, `origin` and `service`.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
 use serde_json::json;
+use translate_support::*;
 
 fn server(res: Vec<KeyValue>) -> serde_json::Value {
     translate(&span(SpanKind::Server, None), &resource(res))

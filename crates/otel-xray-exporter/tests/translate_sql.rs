@@ -1,10 +1,10 @@
 //! The `sql` block.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
 use serde_json::json;
+use translate_support::*;
 
 fn db(mut attrs: Vec<KeyValue>) -> serde_json::Value {
     attrs.push(KeyValue::new("enterprise.app.id", "com.example.app"));

@@ -1,10 +1,10 @@
 //! The `http` block, old and stable conventions.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
 use serde_json::json;
+use translate_support::*;
 
 fn http(kind: SpanKind, attrs: Vec<KeyValue>) -> serde_json::Value {
     let parent = (kind != SpanKind::Server).then_some(PARENT);

@@ -1,10 +1,10 @@
 //! The size policy: every document ≤ the limit, still valid, every trim counted.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
 use otel_xray_exporter::{Translator, TranslatorConfig, MAX_SEGMENT_BYTES};
+use translate_support::*;
 
 fn server(attrs: Vec<KeyValue>) -> opentelemetry_sdk::trace::SpanData {
     with(span(SpanKind::Server, None), attrs)

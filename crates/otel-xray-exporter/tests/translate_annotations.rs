@@ -1,11 +1,11 @@
 //! Annotation selection, key sanitising, value rules and the 50 limit.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
 use otel_xray_exporter::{AnnotationKeyMode, Translator, TranslatorConfig};
 use serde_json::json;
+use translate_support::*;
 
 fn server(attrs: Vec<KeyValue>) -> opentelemetry_sdk::trace::SpanData {
     with(span(SpanKind::Server, None), attrs)

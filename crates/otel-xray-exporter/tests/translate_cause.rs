@@ -1,9 +1,9 @@
 //! error/fault/throttle and cause from span status and events.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::KeyValue;
+use translate_support::*;
 
 const JAVA: &str = "java.lang.IllegalStateException: bad\n\tat com.example.A.b(A.java:3)\n\tat com.example.A.main(A.java:9)\nCaused by: java.lang.IllegalArgumentException: arg\n\tat com.example.C.d(C.java:1)";
 

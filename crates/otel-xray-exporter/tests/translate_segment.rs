@@ -1,10 +1,10 @@
 //! Segment structure: type, IDs, parent, times, names, namespaces.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::{SpanId, SpanKind, TraceId};
 use opentelemetry::KeyValue;
 use serde_json::json;
+use translate_support::*;
 
 #[test]
 fn server_span_without_parent_is_a_root_segment() {

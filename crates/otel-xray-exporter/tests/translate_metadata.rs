@@ -1,11 +1,11 @@
 //! Metadata namespaces, resource copies, events and redaction.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
 use otel_xray_exporter::{Translator, TranslatorConfig};
 use serde_json::json;
+use translate_support::*;
 
 #[test]
 fn typed_attributes_and_resource_on_segments() {

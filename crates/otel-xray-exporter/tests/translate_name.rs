@@ -1,9 +1,9 @@
 //! Name and namespace derivation; every name sanitised.
-mod common;
+mod translate_support;
 
-use common::*;
 use opentelemetry::trace::SpanKind;
 use opentelemetry::KeyValue;
+use translate_support::*;
 
 fn name_of(
     kind: SpanKind,
