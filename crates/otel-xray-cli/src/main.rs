@@ -21,9 +21,8 @@ use clap::{Args, Parser, Subcommand};
 mod daemon;
 mod header;
 mod listen;
-// Used by `translate` once the exporter's translator is available.
-#[allow(dead_code)]
 mod otlp;
+mod translate;
 mod validate;
 
 #[derive(Parser)]
@@ -39,6 +38,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Translate an OTLP/JSON ExportTraceServiceRequest into X-Ray segment documents, one
+    /// per line, exactly as the exporter would send them.
+    Translate {
+        /// Input file, or `-` for stdin.
+        #[arg(default_value = "-")]
+        file: String,
+        /// Always turn this attribute into an annotation (repeatable).
+        #[arg(long = "indexed-attribute", value_name = "KEY")]
+        indexed_attributes: Vec<String>,
+        /// Turn every scalar attribute into an annotation.
+        #[arg(long)]
+        index_all_attributes: bool,
+    },
     /// Check segment documents (one per line, a JSON array, or UDP-daemon framed) against the
     /// official schema and X-Ray's limits; one line per problem.
     Validate {
@@ -114,6 +126,17 @@ const EXIT_USAGE: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Translate {
+            file,
+            indexed_attributes,
+            index_all_attributes,
+        } => read_input(&file).and_then(|t| {
+            let opts = translate::TranslateOptions {
+                indexed_attributes,
+                index_all_attributes,
+            };
+            run_translate(&t, &opts)
+        }),
         Command::Header(cmd) => Ok(run_header(cmd)),
         Command::Validate { file, quiet } => read_input(&file).map(|t| run_validate(&t, quiet)),
         Command::Listen(args) => run_listen(args),
@@ -138,6 +161,27 @@ fn read_input(file: &str) -> Result<String, String> {
         text = std::fs::read_to_string(&path).map_err(|e| format!("reading {file}: {e}"))?;
     }
     Ok(text)
+}
+
+fn run_translate(text: &str, opts: &translate::TranslateOptions) -> Result<ExitCode, String> {
+    let (stdout, stderr) = (std::io::stdout(), std::io::stderr());
+    let summary = translate::run(text, opts, &mut stdout.lock(), &mut stderr.lock())
+        .map_err(|e| format!("writing output: {e}"))?;
+    eprintln!(
+        "translate: {} span{}, {} document{}, {} input error{}, {} untranslatable",
+        summary.spans,
+        if summary.spans == 1 { "" } else { "s" },
+        summary.documents,
+        if summary.documents == 1 { "" } else { "s" },
+        summary.input_errors,
+        if summary.input_errors == 1 { "" } else { "s" },
+        summary.untranslatable,
+    );
+    Ok(if summary.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    })
 }
 
 fn run_header(cmd: HeaderCommand) -> ExitCode {

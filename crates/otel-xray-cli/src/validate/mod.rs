@@ -18,14 +18,11 @@ use serde_json::{Map, Value as Json};
 
 pub mod input;
 
-/// The official segment document schema (draft-04).
-// TODO(translator landing): use otel_xray_exporter::SEGMENT_SCHEMA.
-pub const SEGMENT_SCHEMA: &str =
-    include_str!("../../../otel-xray-exporter/schema/xray-segmentdocument-schema-v1.0.0.json");
+/// The official segment document schema (draft-04), as the exporter ships it.
+pub use otel_xray_exporter::SEGMENT_SCHEMA;
 
-/// Largest segment document X-Ray accepts ("64 kB"; the daemon's buffer is 64 KiB).
-// TODO(translator landing): use otel_xray_exporter::MAX_SEGMENT_BYTES.
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024;
+/// Largest segment document X-Ray accepts ("64 kB", read as KiB like the exporter does).
+pub const MAX_DOCUMENT_BYTES: usize = otel_xray_exporter::MAX_SEGMENT_BYTES;
 
 /// X-Ray indexes at most this many annotations per trace.
 pub const MAX_ANNOTATIONS: usize = 50;
