@@ -115,3 +115,69 @@ fn stats_lines(s: &TranslateStats) -> Vec<String> {
     .map(|(n, what)| format!("{what}: {n}"))
     .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FIXTURE: &str = include_str!("../tests/fixtures/checkout-trace.otlp.json");
+
+    #[test]
+    fn documents_are_the_translators_output_in_input_order() {
+        let opts = TranslateOptions {
+            indexed_attributes: vec!["order.priority".into()],
+            index_all_attributes: false,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let summary = run(FIXTURE, &opts, &mut out, &mut err).unwrap();
+        assert_eq!(
+            summary,
+            Summary {
+                spans: 3,
+                documents: 3,
+                notes: 1,
+                ..Summary::default()
+            }
+        );
+        let translator = Translator::new(
+            TranslatorConfig::builder()
+                .indexed_attribute("order.priority")
+                .build(),
+        );
+        let conversion = otlp::convert_str(FIXTURE);
+        let group = &conversion.groups[0];
+        // Compared as JSON: the SDK Resource is a hash map, so the order of the
+        // `otel.resource.*` metadata keys differs between two Resource values.
+        let parse = |t: &str| serde_json::from_str::<serde_json::Value>(t).unwrap();
+        let expected: Vec<serde_json::Value> = group
+            .spans
+            .iter()
+            .map(|s| parse(&translator.translate_json(s, &group.resource).unwrap()))
+            .collect();
+        let out = String::from_utf8(out).unwrap();
+        let got: Vec<serde_json::Value> = out.lines().map(parse).collect();
+        assert_eq!(got, expected);
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.contains(
+                "note: request at line 1: resourceSpans[0].scopeSpans[0].spans[0].attributes[13]"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn translator_adjustments_are_reported() {
+        let text = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"6b014b00a1f3c9d2e4b5f60718293a4b",
+            "spanId":"53995c3f42cd8ad8","name":"GET (orders)","kind":2,
+            "startTimeUnixNano":"1795246848120000000","endTimeUnixNano":"1795246848368500000"}]}]}]}"#;
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        let summary = run(text, &TranslateOptions::default(), &mut out, &mut err).unwrap();
+        assert!(summary.is_clean());
+        let err = String::from_utf8(err).unwrap();
+        assert!(
+            err.contains("note: translator names changed to fit the schema: 1"),
+            "{err}"
+        );
+    }
+}
