@@ -32,6 +32,9 @@ pub(crate) struct LiveRule {
     /// On Lambda the ARN is the span's `cloud.resource_id`, so it is checked per span.
     arn_per_span: bool,
     pub(crate) stats: StripedStatistics,
+    /// 1 per second until X-Ray assigns a quota.
+    borrowing: Reservoir,
+    /// The assigned quota per second.
     reservoir: Reservoir,
     quota: AtomicU32,
     quota_expiry_ms: AtomicU64,
@@ -62,6 +65,7 @@ impl LiveRule {
             applies_to_service,
             arn_per_span,
             stats: StripedStatistics::default(),
+            borrowing: Reservoir::new(),
             reservoir: Reservoir::new(),
             quota: AtomicU32::new(0),
             quota_expiry_ms: AtomicU64::new(NO_TARGET),
@@ -92,7 +96,7 @@ impl LiveRule {
         let second = (now_ms / 1000) as u32;
         let expiry = self.quota_expiry_ms.load(Ordering::Acquire);
         let (sampled, borrowed) = if expiry == NO_TARGET {
-            if self.rule.reservoir_size > 0 && self.reservoir.take(second, 1) {
+            if self.rule.reservoir_size > 0 && self.borrowing.take(second, 1) {
                 (true, true)
             } else {
                 (self.fixed_rate_sample(trace_id), false)
