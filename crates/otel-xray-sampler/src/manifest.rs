@@ -75,7 +75,15 @@ impl LiveRule {
         }
     }
 
+    fn uses_span_fields(&self) -> bool {
+        self.arn_per_span
+            || !self.http_method.is_any()
+            || !self.url_path.is_any()
+            || !self.host.is_any()
+    }
+
     /// Request-side matching; the service side was decided when the rule was loaded.
+    #[inline]
     fn matches(&self, fields: &SpanFields<'_>, attributes: &[KeyValue]) -> bool {
         self.http_method.matches_opt(fields.http_method)
             && self.url_path.matches_opt(fields.url_path)
@@ -145,6 +153,9 @@ pub(crate) struct Manifest {
     pub(crate) rules: Vec<Arc<LiveRule>>,
     /// The subset that can match this service.
     candidates: Vec<Arc<LiveRule>>,
+    /// Whether any candidate looks at HTTP fields or the span's ARN; if none does, the attributes
+    /// are not scanned for them.
+    needs_fields: bool,
     /// Engine time after which the rules are too old to trust (no successful poll for the TTL).
     expires_at_ms: u64,
     /// Wall-clock time the rules were fetched, compared with `LastRuleModification`.
@@ -203,7 +214,11 @@ impl Engine {
         let Some(manifest) = guard.as_ref().filter(|m| now_ms < m.expires_at_ms) else {
             return self.fallback.sample(now_ms, trace_id);
         };
-        let fields = SpanFields::extract(attributes);
+        let fields = if manifest.needs_fields {
+            SpanFields::extract(attributes)
+        } else {
+            SpanFields::default()
+        };
         for rule in &manifest.candidates {
             if rule.matches(&fields, attributes) {
                 return rule.sample(now_ms, trace_id);
@@ -241,11 +256,12 @@ impl Engine {
                     .unwrap_or_else(|| Arc::new(LiveRule::new(rule, &self.resource)))
             })
             .collect();
-        let candidates = live
+        let candidates: Vec<Arc<LiveRule>> = live
             .iter()
             .filter(|r| r.applies_to_service)
             .cloned()
             .collect();
+        let needs_fields = candidates.iter().any(|r| r.uses_span_fields());
         let expires_at_ms = match ttl {
             Some(ttl) => self.now_ms().saturating_add(ttl.as_millis() as u64),
             None => u64::MAX,
@@ -253,6 +269,7 @@ impl Engine {
         self.manifest.store(Some(Arc::new(Manifest {
             rules: live,
             candidates,
+            needs_fields,
             expires_at_ms,
             fetched_at: SystemTime::now(),
         })));

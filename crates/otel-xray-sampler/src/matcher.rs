@@ -11,9 +11,92 @@ pub(crate) enum Pattern {
     /// Only `*` characters: matches anything, including an absent value.
     Any,
     /// No wildcard: case-insensitive equality.
-    Exact(String),
+    Exact { text: String, ascii: bool },
     /// Contains `*` or `?`.
-    Glob(Vec<char>),
+    Glob(Glob),
+}
+
+/// A glob with the cheap facts that reject most non-matching values before the full match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Glob {
+    chars: Vec<char>,
+    /// Literal ASCII characters before the first wildcard.
+    prefix: Box<[u8]>,
+    /// Literal ASCII characters after the last wildcard.
+    suffix: Box<[u8]>,
+    /// Characters other than `*`; a value needs at least this many bytes.
+    min_len: usize,
+}
+
+impl Glob {
+    fn new(pattern: &str) -> Self {
+        let literal = |c: &char| c.is_ascii() && *c != '*' && *c != '?';
+        let prefix: Vec<u8> = pattern
+            .chars()
+            .take_while(literal)
+            .map(|c| c as u8)
+            .collect();
+        let mut suffix: Vec<u8> = pattern
+            .chars()
+            .rev()
+            .take_while(literal)
+            .map(|c| c as u8)
+            .collect();
+        suffix.reverse();
+        Self {
+            chars: pattern.chars().collect(),
+            prefix: prefix.into(),
+            suffix: suffix.into(),
+            min_len: pattern.chars().filter(|&c| c != '*').count(),
+        }
+    }
+
+    /// The first literal byte rejects most values; checked inline, the rest out of line.
+    #[inline(always)]
+    fn matches(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        if let (Some(&p), Some(&t)) = (self.prefix.first(), bytes.first()) {
+            if t.is_ascii() && !t.eq_ignore_ascii_case(&p) {
+                return false;
+            }
+        }
+        self.matches_rest(bytes, text)
+    }
+
+    #[inline(never)]
+    fn matches_rest(&self, bytes: &[u8], text: &str) -> bool {
+        bytes.len() >= self.min_len
+            && may_match(
+                self.prefix.iter().zip(bytes.iter()),
+                self.prefix.len(),
+                bytes.len(),
+            )
+            && may_match(
+                self.suffix.iter().rev().zip(bytes.iter().rev()),
+                self.suffix.len(),
+                bytes.len(),
+            )
+            && glob_match(&self.chars, text)
+    }
+}
+
+/// Compares literal ASCII pattern bytes with the value's bytes from one end. `false` only when the
+/// value certainly does not match: an ASCII mismatch, or a value shorter than the literal. A
+/// non-ASCII value byte leaves the decision to the full (Unicode case-folding) match.
+fn may_match<'a>(
+    pairs: impl Iterator<Item = (&'a u8, &'a u8)>,
+    literal_len: usize,
+    text_len: usize,
+) -> bool {
+    for (&p, &t) in pairs {
+        if !t.is_ascii() {
+            return true;
+        }
+        if !t.eq_ignore_ascii_case(&p) {
+            return false;
+        }
+    }
+    text_len >= literal_len
 }
 
 impl Pattern {
@@ -22,9 +105,12 @@ impl Pattern {
         if !pattern.is_empty() && pattern.chars().all(|c| c == '*') {
             Pattern::Any
         } else if pattern.contains(['*', '?']) {
-            Pattern::Glob(pattern.chars().collect())
+            Pattern::Glob(Glob::new(pattern))
         } else {
-            Pattern::Exact(pattern.to_owned())
+            Pattern::Exact {
+                text: pattern.to_owned(),
+                ascii: pattern.is_ascii(),
+            }
         }
     }
 
@@ -33,22 +119,41 @@ impl Pattern {
         matches!(self, Pattern::Any)
     }
 
-    /// Matches a present value.
+    /// Matches a present value. Inlined into the rule loop: most checks end at a length or first
+    /// byte comparison.
+    #[inline(always)]
     pub(crate) fn matches(&self, text: &str) -> bool {
         match self {
             Pattern::Any => true,
-            Pattern::Exact(p) => eq_ignore_case(p, text),
-            Pattern::Glob(p) => glob_match(p, text),
+            // An ASCII pattern needs one value character per byte: a value of the same length
+            // compares bytewise; a shorter one cannot match; a longer one only with non-ASCII
+            // characters that fold to ASCII (e.g. the Kelvin sign).
+            Pattern::Exact {
+                text: p,
+                ascii: true,
+            } => match text.len().cmp(&p.len()) {
+                std::cmp::Ordering::Equal => text.as_bytes().eq_ignore_ascii_case(p.as_bytes()),
+                std::cmp::Ordering::Less => false,
+                std::cmp::Ordering::Greater => longer_value_matches(p, text),
+            },
+            Pattern::Exact { text: p, .. } => eq_ignore_case(p, text),
+            Pattern::Glob(g) => g.matches(text),
         }
     }
 
     /// Matches a value the span may not carry.
+    #[inline(always)]
     pub(crate) fn matches_opt(&self, text: Option<&str>) -> bool {
         match text {
             Some(t) => self.matches(t),
             None => self.is_any(),
         }
     }
+}
+
+#[inline(never)]
+fn longer_value_matches(pattern: &str, text: &str) -> bool {
+    !text.is_ascii() && eq_ignore_case(pattern, text)
 }
 
 fn chars_eq(a: char, b: char) -> bool {
@@ -148,6 +253,13 @@ mod tests {
             ("*.example.com", "WWW.EXAMPLE.COM", true),
             ("*.example.com", "example.com", false),
             ("**", "", true),
+            ("k", "\u{212A}", true),
+            ("a*k", "a\u{212A}", true),
+            ("a*k", "ax", false),
+            ("k?", "\u{212A}x", true),
+            ("ab*ba", "aba", false),
+            ("ab*ba", "abba", true),
+            ("x?", "x", false),
             ("a**", "a", true),
             ("*?", "", false),
             ("*?", "x", true),
@@ -192,7 +304,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn matches_reference(pattern in "[ab*?é]{0,8}", text in "[abAé]{0,10}") {
+        fn matches_reference(pattern in "[abk*?é]{0,8}", text in "[abAé\u{212A}K]{0,10}") {
             prop_assert_eq!(Pattern::new(&pattern).matches(&text), reference(&pattern, &text));
         }
 

@@ -125,7 +125,12 @@ impl<'a> SpanFields<'a> {
         };
         for kv in attributes {
             let v = &kv.value;
-            match kv.key.as_str() {
+            let key = kv.key.as_str();
+            // The lengths of the keys below: most attributes are skipped without a string compare.
+            if !matches!(key.len(), 8 | 9 | 11 | 13 | 14 | 17 | 19 | 28) {
+                continue;
+            }
+            match key {
                 "http.request.method" => set(&mut method, Rank::New, v),
                 "http.method" => set(&mut method, Rank::Old, v),
                 "http.request.method_original" => method_original = str_value(v),
@@ -254,6 +259,22 @@ mod tests {
             let attrs = [KeyValue::new("url.full", url)];
             assert_eq!(SpanFields::extract(&attrs).url_path, expected, "{url}");
         }
+    }
+
+    #[test]
+    fn every_recognised_key_is_read() {
+        let attrs = [
+            kv("http.url", "http://h/old/url"),
+            kv("cloud.resource_id", "arn:x"),
+        ];
+        let f = SpanFields::extract(&attrs);
+        assert_eq!(f.url_path, Some("/old/url"));
+        assert_eq!(f.cloud_resource_id, Some("arn:x"));
+        let attrs = [
+            kv("url.full", "http://h/new"),
+            kv("http.url", "http://h/old"),
+        ];
+        assert_eq!(SpanFields::extract(&attrs).url_path, Some("/new"));
     }
 
     #[test]
