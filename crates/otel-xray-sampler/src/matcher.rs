@@ -66,37 +66,26 @@ impl Glob {
     #[inline(never)]
     fn matches_rest(&self, bytes: &[u8], text: &str) -> bool {
         bytes.len() >= self.min_len
-            && may_match(
-                self.prefix.iter().zip(bytes.iter()),
-                self.prefix.len(),
-                bytes.len(),
-            )
-            && may_match(
-                self.suffix.iter().rev().zip(bytes.iter().rev()),
-                self.suffix.len(),
-                bytes.len(),
+            && literal_may_match(bytes.get(..self.prefix.len()), &self.prefix)
+            && literal_may_match(
+                bytes.get(bytes.len().wrapping_sub(self.suffix.len())..),
+                &self.suffix,
             )
             && glob_match(&self.chars, text)
     }
 }
 
-/// Compares literal ASCII pattern bytes with the value's bytes from one end. `false` only when the
-/// value certainly does not match: an ASCII mismatch, or a value shorter than the literal. A
-/// non-ASCII value byte leaves the decision to the full (Unicode case-folding) match.
-fn may_match<'a>(
-    pairs: impl Iterator<Item = (&'a u8, &'a u8)>,
-    literal_len: usize,
-    text_len: usize,
-) -> bool {
-    for (&p, &t) in pairs {
-        if !t.is_ascii() {
-            return true;
-        }
-        if !t.eq_ignore_ascii_case(&p) {
-            return false;
-        }
+/// Compares a literal ASCII part of the pattern with the value's bytes at the same place (`None`:
+/// the value is shorter). `false` only when the value certainly does not match; a non-ASCII value
+/// byte leaves the decision to the full (Unicode case-folding) match.
+#[inline]
+fn literal_may_match(value: Option<&[u8]>, literal: &[u8]) -> bool {
+    match value {
+        // All value bytes before the literal's end are ASCII here only if the value is ASCII
+        // there; a shorter all-ASCII value has fewer characters than the literal.
+        None => false,
+        Some(v) => v.eq_ignore_ascii_case(literal) || !v.is_ascii(),
     }
-    text_len >= literal_len
 }
 
 impl Pattern {

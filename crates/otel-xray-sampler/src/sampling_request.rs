@@ -101,7 +101,7 @@ pub(crate) fn path_of_url(url: &str) -> Option<&str> {
 
 /// `http.target` carries the query string; X-Ray matches `URLPath` against the path only.
 fn strip_query(target: &str) -> &str {
-    match target.find(['?', '#']) {
+    match target.bytes().position(|b| b == b'?' || b == b'#') {
         Some(i) => &target[..i],
         None => target,
     }
