@@ -1,11 +1,12 @@
 //! Cost of one X-Ray remote sampler decision with 20 rules, on 1 and 8 threads, next to the SDK's
-//! `TraceIdRatioBased` measured the same way. The span matches only the last rule (`Default`), so
-//! every decision scans all 20 rules.
+//! `TraceIdRatioBased` measured the same way, plus the fixed cost with only the `Default` rule. The
+//! span matches only the last rule (`Default`), so every decision scans all 20 rules (worst case).
 //!
 //! `cargo bench -j2 --features sampler --bench sampler -- --warm-up-time 1 --measurement-time 3`
 //!
 //! In the 8-thread cases one iteration is one decision on each of 8 threads and the reported time is
-//! wall time divided by 8, i.e. the amortised cost per decision at that concurrency.
+//! wall time divided by 8, i.e. the amortised cost per decision at that concurrency (on a machine
+//! with fewer than 8 cores, threads share cores).
 
 use std::hint::black_box;
 use std::sync::Barrier;
