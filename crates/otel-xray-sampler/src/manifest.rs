@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 use opentelemetry::trace::TraceId;
 use opentelemetry::KeyValue;
 
-use crate::matcher::Pattern;
+use crate::matcher::{prefix_word, Pattern, PrefixFilter};
 use crate::reservoir::{rate_threshold, under_threshold, Reservoir, StripedStatistics};
 use crate::rule::SamplingRule;
 use crate::sampling_request::{with_value_text, ResourceContext, SpanFields};
@@ -153,6 +153,8 @@ pub(crate) struct Manifest {
     pub(crate) rules: Vec<Arc<LiveRule>>,
     /// The subset that can match this service.
     candidates: Vec<Arc<LiveRule>>,
+    /// Per candidate, contiguous: prefix filters on HTTP method, URL path and host.
+    filters: Vec<[PrefixFilter; 3]>,
     /// Whether any candidate looks at HTTP fields or the span's ARN; if none does, the attributes
     /// are not scanned for them.
     needs_fields: bool,
@@ -219,8 +221,16 @@ impl Engine {
         } else {
             SpanFields::default()
         };
-        for rule in &manifest.candidates {
-            if rule.matches(&fields, attributes) {
+        let words = [
+            prefix_word(fields.http_method),
+            prefix_word(fields.url_path),
+            prefix_word(fields.host),
+        ];
+        for (filter, rule) in manifest.filters.iter().zip(&manifest.candidates) {
+            let admitted = filter[0].admits(words[0])
+                && filter[1].admits(words[1])
+                && filter[2].admits(words[2]);
+            if admitted && rule.matches(&fields, attributes) {
                 return rule.sample(now_ms, trace_id);
             }
         }
@@ -262,6 +272,16 @@ impl Engine {
             .cloned()
             .collect();
         let needs_fields = candidates.iter().any(|r| r.uses_span_fields());
+        let filters = candidates
+            .iter()
+            .map(|r| {
+                [
+                    PrefixFilter::of(&r.http_method),
+                    PrefixFilter::of(&r.url_path),
+                    PrefixFilter::of(&r.host),
+                ]
+            })
+            .collect();
         let expires_at_ms = match ttl {
             Some(ttl) => self.now_ms().saturating_add(ttl.as_millis() as u64),
             None => u64::MAX,
@@ -269,6 +289,7 @@ impl Engine {
         self.manifest.store(Some(Arc::new(Manifest {
             rules: live,
             candidates,
+            filters,
             needs_fields,
             expires_at_ms,
             fetched_at: SystemTime::now(),

@@ -140,6 +140,63 @@ impl Pattern {
     }
 }
 
+/// The first (up to) 8 bytes of a span value, lowercased, for [`PrefixFilter`]; `None` when the
+/// value is absent or has a non-ASCII byte there (the filter then leaves it to the full match).
+#[inline]
+pub(crate) fn prefix_word(value: Option<&str>) -> Option<u64> {
+    let bytes = value?.as_bytes();
+    let mut word = [0u8; 8];
+    for (w, &b) in word.iter_mut().zip(bytes) {
+        if !b.is_ascii() {
+            return None;
+        }
+        *w = b.to_ascii_lowercase();
+    }
+    Some(u64::from_le_bytes(word))
+}
+
+/// The literal ASCII start of a pattern (up to 8 bytes) as a masked word: comparing it with
+/// [`prefix_word`] rejects most non-matching rules without touching the rule's patterns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct PrefixFilter {
+    value: u64,
+    mask: u64,
+}
+
+impl PrefixFilter {
+    pub(crate) fn of(pattern: &Pattern) -> Self {
+        let literal: &[u8] = match pattern {
+            Pattern::Any => &[],
+            Pattern::Exact { text, .. } => text.as_bytes(),
+            Pattern::Glob(g) => &g.prefix,
+        };
+        let mut value = [0u8; 8];
+        let mut mask = [0u8; 8];
+        for ((v, m), &b) in value.iter_mut().zip(mask.iter_mut()).zip(literal) {
+            if !b.is_ascii() {
+                break;
+            }
+            *v = b.to_ascii_lowercase();
+            *m = 0xff;
+        }
+        Self {
+            value: u64::from_le_bytes(value),
+            mask: u64::from_le_bytes(mask),
+        }
+    }
+
+    /// `false` only if the value certainly does not match the pattern. A value shorter than the
+    /// literal is zero-padded, which differs from every literal byte except NUL, and a shorter
+    /// value cannot match an ASCII literal (one character per byte).
+    #[inline(always)]
+    pub(crate) fn admits(&self, word: Option<u64>) -> bool {
+        match word {
+            Some(w) => w & self.mask == self.value,
+            None => true,
+        }
+    }
+}
+
 #[inline(never)]
 fn longer_value_matches(pattern: &str, text: &str) -> bool {
     !text.is_ascii() && eq_ignore_case(pattern, text)
@@ -272,6 +329,30 @@ mod tests {
         assert!(!Pattern::new("GET").matches_opt(None));
     }
 
+    #[test]
+    fn prefix_filter_table() {
+        let table: &[(&str, Option<&str>, bool)] = &[
+            ("/api/v1/*", Some("/API/V1/users"), true),
+            ("/api/v1/*", Some("/api/other"), false),
+            ("/api/v1/*", Some("/api"), false),
+            ("*", Some("anything"), true),
+            ("GET", Some("get"), true),
+            ("GET", Some("POST"), false),
+            ("GET", Some("GETX"), true),
+            ("GET", None, true),
+            ("k", Some("\u{212A}"), true),
+            ("abcdefghij", Some("ABCDEFGHxx"), true),
+        ];
+        for &(pattern, value, admitted) in table {
+            let f = PrefixFilter::of(&Pattern::new(pattern));
+            assert_eq!(
+                f.admits(prefix_word(value)),
+                admitted,
+                "{pattern:?} {value:?}"
+            );
+        }
+    }
+
     /// Reference semantics by dynamic programming, to check the backtracking matcher against.
     fn reference(pattern: &str, text: &str) -> bool {
         let p: Vec<char> = pattern.chars().collect();
@@ -295,6 +376,14 @@ mod tests {
         #[test]
         fn matches_reference(pattern in "[abk*?é]{0,8}", text in "[abAé\u{212A}K]{0,10}") {
             prop_assert_eq!(Pattern::new(&pattern).matches(&text), reference(&pattern, &text));
+        }
+
+        #[test]
+        fn prefix_filter_never_rejects_a_match(pattern in "[abk*?é/]{0,10}", text in "[abAé\u{212A}K/]{0,12}") {
+            let compiled = Pattern::new(&pattern);
+            if compiled.matches(&text) {
+                prop_assert!(PrefixFilter::of(&compiled).admits(prefix_word(Some(&text))));
+            }
         }
 
         #[test]
