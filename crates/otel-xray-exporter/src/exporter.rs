@@ -80,7 +80,9 @@ impl XrayExporter {
             return tally.report;
         }
         let deadline = Instant::now() + self.timeout;
-        self.transport.deliver(documents, &mut tally, deadline).await;
+        self.transport
+            .deliver(documents, &mut tally, deadline)
+            .await;
         tally.report
     }
 
@@ -253,13 +255,17 @@ impl XrayExporterBuilder {
     /// (`aws_config::load_defaults`) on first use.
     #[cfg(feature = "api")]
     pub fn with_api(self) -> Self {
-        self.choose(Choice::Api(crate::transport::api::ClientSource::LoadDefaults))
+        self.choose(Choice::Api(
+            crate::transport::api::ClientSource::LoadDefaults,
+        ))
     }
 
     /// PutTraceSegments with a given shared AWS configuration.
     #[cfg(feature = "api")]
     pub fn with_sdk_config(self, config: aws_config::SdkConfig) -> Self {
-        self.choose(Choice::Api(crate::transport::api::ClientSource::SdkConfig(config)))
+        self.choose(Choice::Api(crate::transport::api::ClientSource::SdkConfig(
+            config,
+        )))
     }
 
     /// PutTraceSegments through a given client (for example one whose
@@ -267,7 +273,9 @@ impl XrayExporterBuilder {
     /// are replaced per call by the exporter's.
     #[cfg(feature = "api")]
     pub fn with_xray_client(self, client: aws_sdk_xray::Client) -> Self {
-        self.choose(Choice::Api(crate::transport::api::ClientSource::Client(client)))
+        self.choose(Choice::Api(crate::transport::api::ClientSource::Client(
+            client,
+        )))
     }
 
     /// The SDK retry policy for PutTraceSegments (default
@@ -319,7 +327,9 @@ impl XrayExporterBuilder {
                     Some(a) => DaemonAddress::parse(&a)?,
                     None => DaemonAddress::from_env()?,
                 };
-                Transport::Daemon(crate::transport::daemon::DaemonTransport::connect(&address)?)
+                Transport::Daemon(crate::transport::daemon::DaemonTransport::connect(
+                    &address,
+                )?)
             }
             #[cfg(feature = "api")]
             Choice::Api(source) => {
@@ -332,7 +342,8 @@ impl XrayExporterBuilder {
                 }
                 options.runtime = self.runtime;
                 Transport::Api(
-                    crate::transport::api::ApiTransport::new(options).map_err(BuildError::Runtime)?,
+                    crate::transport::api::ApiTransport::new(options)
+                        .map_err(BuildError::Runtime)?,
                 )
             }
         };

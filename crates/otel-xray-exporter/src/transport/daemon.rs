@@ -52,10 +52,17 @@ impl DaemonTransport {
             address: udp.to_string(),
             source,
         })?;
-        let target = resolved.first().copied().ok_or_else(|| DaemonError::Resolve {
-            address: udp.to_string(),
-            source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
-        })?;
+        // A name with both families (localhost) goes to IPv4: the daemon binds
+        // 127.0.0.1 / 0.0.0.0 by default, and the X-Ray SDKs resolve IPv4 only.
+        let target = resolved
+            .iter()
+            .find(|a| a.is_ipv4())
+            .or(resolved.first())
+            .copied()
+            .ok_or_else(|| DaemonError::Resolve {
+                address: udp.to_string(),
+                source: io::Error::new(io::ErrorKind::NotFound, "no addresses"),
+            })?;
         let local: SocketAddr = if target.is_ipv6() {
             (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
         } else {

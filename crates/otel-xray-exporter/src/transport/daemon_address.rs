@@ -50,14 +50,18 @@ impl HostPort {
         } else {
             let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("missing ':port'"))?;
             if host.contains(':') {
-                return Err(bad("IPv6 addresses must be written in brackets: [::1]:2000"));
+                return Err(bad(
+                    "IPv6 addresses must be written in brackets: [::1]:2000",
+                ));
             }
             (host, port)
         };
         if host.is_empty() {
             return Err(bad("empty host"));
         }
-        let port: u16 = port.parse().map_err(|_| bad("port is not a number 0-65535"))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| bad("port is not a number 0-65535"))?;
         if port == 0 {
             return Err(bad("port 0"));
         }
@@ -191,8 +195,20 @@ mod tests {
     #[test]
     fn rejects_what_the_sdks_reject() {
         for bad in [
-            "", "   ", "host", "::1:2000", "[::1]2000", "[::1:2000", ":2000", "h:0", "h:70000",
-            "udp:h:1", "udp:h:1 udp:h:2", "tcp:h:1 x:h:2", "a:1 b:2 c:3", "h:port",
+            "",
+            "   ",
+            "host",
+            "::1:2000",
+            "[::1]2000",
+            "[::1:2000",
+            ":2000",
+            "h:0",
+            "h:70000",
+            "udp:h:1",
+            "udp:h:1 udp:h:2",
+            "tcp:h:1 x:h:2",
+            "a:1 b:2 c:3",
+            "h:port",
         ] {
             assert!(DaemonAddress::parse(bad).is_err(), "{bad:?} accepted");
         }

@@ -105,12 +105,7 @@ pub(crate) enum Transport {
 
 impl Transport {
     /// Delivers `docs`, giving up on what is not confirmed by `deadline`.
-    pub(crate) async fn deliver(
-        &self,
-        docs: Vec<String>,
-        tally: &mut Tally,
-        deadline: Instant,
-    ) {
+    pub(crate) async fn deliver(&self, docs: Vec<String>, tally: &mut Tally, deadline: Instant) {
         match self {
             Transport::Writer(w) => w.deliver(&docs, tally),
             #[cfg(feature = "daemon")]

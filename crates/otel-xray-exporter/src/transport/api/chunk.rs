@@ -317,7 +317,8 @@ mod tests {
             .with_max_backoff(Duration::from_secs(1));
         for attempt in 0..40 {
             let b = backoff(&r, attempt);
-            let ceiling = Duration::from_millis(100 * (1u64 << attempt.min(16))).min(Duration::from_secs(1));
+            let ceiling =
+                Duration::from_millis(100 * (1u64 << attempt.min(16))).min(Duration::from_secs(1));
             assert!(b <= ceiling, "attempt {attempt}: {b:?} > {ceiling:?}");
         }
     }
@@ -332,7 +333,10 @@ mod tests {
 
     #[test]
     fn document_ids_are_read_from_any_json() {
-        assert_eq!(document_id(r#"{"name":"a","id":"70de5b6f19ff9a0a"}"#).as_deref(), Some("70de5b6f19ff9a0a"));
+        assert_eq!(
+            document_id(r#"{"name":"a","id":"70de5b6f19ff9a0a"}"#).as_deref(),
+            Some("70de5b6f19ff9a0a")
+        );
         assert_eq!(document_id(r#"{"id":"a\"b"}"#).as_deref(), Some("a\"b"));
         assert_eq!(document_id("not json"), None);
         assert_eq!(document_id("[1]"), None);
@@ -347,6 +351,13 @@ mod tests {
         l.sent(7);
         l.rejected("X", 1);
         let s = counters.snapshot();
-        assert_eq!((s.sent, s.dropped_for(DropReason::Timeout), s.rejected_total()), (3, 7, 0));
+        assert_eq!(
+            (
+                s.sent,
+                s.dropped_for(DropReason::Timeout),
+                s.rejected_total()
+            ),
+            (3, 7, 0)
+        );
     }
 }
