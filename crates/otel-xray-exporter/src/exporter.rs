@@ -264,7 +264,7 @@ impl XrayExporterBuilder {
     #[cfg(feature = "api")]
     pub fn with_sdk_config(self, config: aws_config::SdkConfig) -> Self {
         self.choose(Choice::Api(crate::transport::api::ClientSource::SdkConfig(
-            config,
+            Box::new(config),
         )))
     }
 

@@ -29,7 +29,7 @@ struct Flaky(usize, Shared);
 impl Write for Flaky {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.0 += 1;
-        if self.0 % 2 == 0 {
+        if self.0.is_multiple_of(2) {
             Err(io::Error::other("disk full"))
         } else {
             self.1.write(buf)

@@ -2,6 +2,9 @@
 //! UDP side that applies the daemon's own parsing rules, and span helpers.
 #![allow(dead_code)]
 
+#[cfg(feature = "api")]
+pub mod moto;
+
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

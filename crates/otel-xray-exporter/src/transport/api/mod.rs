@@ -50,7 +50,7 @@ pub(crate) enum ClientSource {
     /// credentials from the environment, profile, IMDS, ...).
     LoadDefaults,
     /// Built from a given shared AWS config.
-    SdkConfig(aws_config::SdkConfig),
+    SdkConfig(Box<aws_config::SdkConfig>),
     /// Used as given.
     Client(aws_sdk_xray::Client),
 }
