@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use delivery_support::{document, make_spans, span_data};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
-use otel_xray_exporter::{BuildError, DropReason, XrayExporter};
+use otel_xray_exporter::{DropReason, XrayExporter};
 
 /// A `Write` whose bytes the test can read back.
 #[derive(Clone, Default)]
@@ -121,7 +121,7 @@ fn two_transports_are_a_build_error() {
         .unwrap_err();
     assert!(matches!(
         err,
-        BuildError::ConflictingTransports {
+        otel_xray_exporter::BuildError::ConflictingTransports {
             first: "writer",
             second: "daemon"
         }

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 #[cfg(feature = "api")]
+pub mod fault_proxy;
+#[cfg(feature = "api")]
 pub mod moto;
 
 use std::net::{SocketAddr, UdpSocket};
