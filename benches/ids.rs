@@ -1,1 +1,28 @@
-fn main(){}
+//! Trace-ID generation: otel-xray vs opentelemetry-aws vs the SDK's random generator.
+//!
+//! `cargo bench --bench ids`
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry_sdk::trace::{IdGenerator, RandomIdGenerator};
+use std::hint::black_box;
+
+fn trace_ids(c: &mut Criterion) {
+    let mut group = c.benchmark_group("new_trace_id");
+    let ours = otel_xray::XrayIdGenerator::default();
+    let aws = opentelemetry_aws::trace::XrayIdGenerator::default();
+    let sdk = RandomIdGenerator::default();
+    group.bench_function("otel_xray", |b| b.iter(|| black_box(ours.new_trace_id())));
+    group.bench_function("opentelemetry_aws", |b| {
+        b.iter(|| black_box(aws.new_trace_id()))
+    });
+    group.bench_function("sdk_random", |b| b.iter(|| black_box(sdk.new_trace_id())));
+    group.finish();
+
+    let mut group = c.benchmark_group("new_span_id");
+    group.bench_function("otel_xray", |b| b.iter(|| black_box(ours.new_span_id())));
+    group.bench_function("sdk_random", |b| b.iter(|| black_box(sdk.new_span_id())));
+    group.finish();
+}
+
+criterion_group!(benches, trace_ids);
+criterion_main!(benches);

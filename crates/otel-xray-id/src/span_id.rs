@@ -70,7 +70,9 @@ pub enum ParseSpanIdError {
 impl fmt::Display for ParseSpanIdError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Length { len } => write!(f, "span ID has {len} characters, expected 16 hex digits"),
+            Self::Length { len } => {
+                write!(f, "span ID has {len} characters, expected 16 hex digits")
+            }
             Self::InvalidHex { position } => {
                 write!(f, "span ID has a non-hex character at byte {position}")
             }

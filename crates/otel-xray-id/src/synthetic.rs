@@ -29,9 +29,10 @@ use opentelemetry::trace::{SpanId, TraceId};
 /// ```
 pub fn synthetic_parent_span_id(trace_id: TraceId) -> SpanId {
     let v = u128::from_be_bytes(trace_id.to_bytes());
-    // "XRAYROOT" keeps the value distinct from a plain fold of the trace ID.
-    let folded = (v >> 64) as u64 ^ (v as u64) ^ 0x5852_4159_524f_4f54;
-    let mut z = splitmix64_finish(folded);
+    // Hash the halves in sequence (not XORed together, which would collide for
+    // IDs whose halves differ by the same pattern); "XRAYROOT" seeds the mix.
+    let high = splitmix64_finish((v >> 64) as u64 ^ 0x5852_4159_524f_4f54);
+    let mut z = splitmix64_finish(high ^ (v as u64));
     if z == 0 {
         z = 1;
     }
@@ -68,7 +69,10 @@ mod tests {
     #[test]
     fn a_random_span_is_not_synthetic() {
         let t = TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap();
-        assert!(!is_synthetic_parent(t, SpanId::from_hex("53995c3f42cd8ad8").unwrap()));
+        assert!(!is_synthetic_parent(
+            t,
+            SpanId::from_hex("53995c3f42cd8ad8").unwrap()
+        ));
         assert!(!is_synthetic_parent(t, SpanId::INVALID));
     }
 }

@@ -296,13 +296,22 @@ impl fmt::Display for ParseTraceIdError {
                 f.write_str("X-Ray trace ID has no `-` between epoch and random part")
             }
             Self::EpochLength { len } => {
-                write!(f, "X-Ray trace ID epoch has {len} hex digits, expected 1 to 8")
+                write!(
+                    f,
+                    "X-Ray trace ID epoch has {len} hex digits, expected 1 to 8"
+                )
             }
             Self::RandomLength { len } => {
-                write!(f, "X-Ray trace ID random part has {len} hex digits, expected 24")
+                write!(
+                    f,
+                    "X-Ray trace ID random part has {len} hex digits, expected 24"
+                )
             }
             Self::InvalidHex { position } => {
-                write!(f, "X-Ray trace ID has a non-hex character at byte {position}")
+                write!(
+                    f,
+                    "X-Ray trace ID has a non-hex character at byte {position}"
+                )
             }
             Self::Zero => f.write_str("X-Ray trace ID is all zeros"),
         }
