@@ -6,6 +6,7 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
@@ -46,6 +47,7 @@ pub struct XrayExporter {
     resource: Resource,
     counters: DeliveryCounters,
     timeout: Duration,
+    lambda_subsegments: bool,
     is_shutdown: AtomicBool,
 }
 
@@ -89,6 +91,13 @@ impl XrayExporter {
     fn translate(&self, batch: &[SpanData], tally: &mut Tally) -> Vec<String> {
         let mut docs = Vec::with_capacity(batch.len());
         for span in batch {
+            let as_subsegment;
+            let span = if self.lambda_subsegments && is_under_lambda_facade(span) {
+                as_subsegment = lambda_subsegment(span);
+                &as_subsegment
+            } else {
+                span
+            };
             match self.translator.translate_json(span, &self.resource) {
                 Ok(doc) => docs.push(doc),
                 Err(e) => {
@@ -104,6 +113,29 @@ impl XrayExporter {
         }
         docs
     }
+}
+
+/// A span whose parent came from outside the process (in Lambda: the facade
+/// segment named by `_X_AMZN_TRACE_ID`) and that would otherwise start a
+/// segment of its own.
+fn is_under_lambda_facade(span: &SpanData) -> bool {
+    span.parent_span_is_remote
+        && span.parent_span_id != opentelemetry::trace::SpanId::INVALID
+        && matches!(
+            span.span_kind,
+            SpanKind::Server | SpanKind::Consumer | SpanKind::Internal
+        )
+}
+
+/// The same span seen as local work under its remote parent, which the
+/// translator turns into a subsegment of that parent. Lambda owns the
+/// function's segment (the facade); a second segment would show up as a
+/// separate node instead of nesting under the invocation.
+fn lambda_subsegment(span: &SpanData) -> SpanData {
+    let mut s = span.clone();
+    s.span_kind = SpanKind::Internal;
+    s.parent_span_is_remote = false;
+    s
 }
 
 fn failure(report: &DeliveryReport, untranslated: u64) -> OTelSdkResult {
@@ -181,6 +213,7 @@ pub struct XrayExporterBuilder {
     choice: Option<Choice>,
     conflict: Option<(&'static str, &'static str)>,
     timeout: Duration,
+    lambda_subsegments: bool,
     translator: Option<Translator>,
     #[cfg(feature = "api")]
     retry: Option<aws_sdk_xray::config::retry::RetryConfig>,
@@ -196,6 +229,7 @@ impl Default for XrayExporterBuilder {
             choice: None,
             conflict: None,
             timeout: DEFAULT_EXPORT_TIMEOUT,
+            lambda_subsegments: false,
             translator: None,
             #[cfg(feature = "api")]
             retry: None,
@@ -304,6 +338,58 @@ impl XrayExporterBuilder {
         self
     }
 
+    /// The AWS Lambda setup: UDP to the daemon named by
+    /// `AWS_XRAY_DAEMON_ADDRESS` (Lambda sets it) and
+    /// [`with_lambda_subsegments`](Self::with_lambda_subsegments).
+    ///
+    /// Lambda freezes the process between invocations, so call
+    /// `SdkTracerProvider::force_flush` at the end of each invocation (or use
+    /// the simple span processor); the daemon is local, so that is quick.
+    ///
+    /// ```
+    /// use opentelemetry::trace::{
+    ///     SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    ///     TracerProvider,
+    /// };
+    /// use opentelemetry_sdk::trace::SdkTracerProvider;
+    /// use otel_xray_exporter::XrayExporter;
+    ///
+    /// // Lambda's environment (set by the service; here by hand).
+    /// std::env::set_var("AWS_XRAY_DAEMON_ADDRESS", "127.0.0.1:2000");
+    /// let exporter = XrayExporter::builder().for_lambda().build().unwrap();
+    /// let provider = SdkTracerProvider::builder()
+    ///     .with_simple_exporter(exporter)
+    ///     .build();
+    ///
+    /// // Per invocation: the parent is Lambda's facade segment, read from
+    /// // `_X_AMZN_TRACE_ID` (Root=1-…;Parent=<facade id>;Sampled=1) by the
+    /// // Lambda propagator of `otel-xray-propagator`. Built by hand here:
+    /// let facade = SpanContext::new(
+    ///     TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+    ///     SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+    ///     TraceFlags::SAMPLED,
+    ///     true,
+    ///     TraceState::default(),
+    /// );
+    /// let cx = opentelemetry::Context::new().with_remote_span_context(facade);
+    /// let tracer = provider.tracer("my-function");
+    /// // Sent as {"type":"subsegment","parent_id":"53995c3f42cd8ad8",...}
+    /// tracer.in_span_with_context("handle-order", &cx, |_cx| { /* the handler */ });
+    /// provider.force_flush().unwrap();
+    /// ```
+    #[cfg(feature = "daemon")]
+    pub fn for_lambda(self) -> Self {
+        self.with_daemon().with_lambda_subsegments(true)
+    }
+
+    /// Spans whose parent is remote (in Lambda: the facade segment from
+    /// `_X_AMZN_TRACE_ID`) become subsegments of that parent instead of
+    /// segments of their own. Off by default, on with [`for_lambda`](Self::for_lambda).
+    pub fn with_lambda_subsegments(mut self, on: bool) -> Self {
+        self.lambda_subsegments = on;
+        self
+    }
+
     /// The longest one export may take; documents not delivered by then are
     /// counted as dropped ([`DropReason::Timeout`]). Default 10 s.
     pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
@@ -353,6 +439,7 @@ impl XrayExporterBuilder {
             resource: Resource::builder_empty().build(),
             counters: DeliveryCounters::new(),
             timeout: self.timeout,
+            lambda_subsegments: self.lambda_subsegments,
             is_shutdown: AtomicBool::new(false),
         })
     }
