@@ -3,6 +3,7 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+#[cfg(not(target_os = "linux"))]
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -14,10 +15,15 @@ use crate::counters::DropReason;
 /// calls export on its own thread, so this bounds that thread, never the app.
 const SEND_TIMEOUT: Duration = Duration::from_millis(100);
 
+/// Datagrams per `sendmmsg` call (Linux); also how often the deadline is checked.
+const SEND_CHUNK: usize = 64;
+
 #[derive(Debug)]
 pub(crate) struct DaemonTransport {
     socket: UdpSocket,
     target: SocketAddr,
+    /// Header + document, reused between sends where `sendmmsg` is missing.
+    #[cfg(not(target_os = "linux"))]
     datagram: Mutex<Vec<u8>>,
 }
 
@@ -77,59 +83,122 @@ impl DaemonTransport {
                 Ok(s)
             })
             .map_err(|source| DaemonError::Socket { target, source })?;
-        let mut datagram = Vec::with_capacity(MAX_DATAGRAM_BYTES);
-        datagram.extend_from_slice(DAEMON_HEADER.as_bytes());
         Ok(DaemonTransport {
             socket,
             target,
-            datagram: Mutex::new(datagram),
+            #[cfg(not(target_os = "linux"))]
+            datagram: Mutex::new(DAEMON_HEADER.as_bytes().to_vec()),
         })
     }
 
     pub(crate) fn deliver(&self, docs: &[String], tally: &mut Tally, deadline: Instant) {
-        let mut datagram = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut first_error: Option<io::Error> = None;
-        let mut failed = 0u64;
-        for (i, doc) in docs.iter().enumerate() {
-            if DAEMON_HEADER.len() + doc.len() > MAX_DATAGRAM_BYTES {
-                tracing::warn!(
-                    target: "otel_xray_exporter",
-                    bytes = doc.len(),
-                    "segment document does not fit one UDP datagram; dropped"
-                );
-                tally.dropped(DropReason::TooLarge, 1);
-                continue;
-            }
+        let mut failures = Failures::default();
+        // Oversized documents are counted here; the rest go out in order.
+        let fitting: Vec<&[u8]> = docs
+            .iter()
+            .filter(|doc| {
+                let fits = DAEMON_HEADER.len() + doc.len() <= MAX_DATAGRAM_BYTES;
+                if !fits {
+                    tracing::warn!(
+                        target: "otel_xray_exporter",
+                        bytes = doc.len(),
+                        "segment document does not fit one UDP datagram; dropped"
+                    );
+                    tally.dropped(DropReason::TooLarge, 1);
+                }
+                fits
+            })
+            .map(|d| d.as_bytes())
+            .collect();
+        for (i, chunk) in fitting.chunks(SEND_CHUNK).enumerate() {
             // Sends take microseconds; the deadline only matters when the
-            // socket buffer stays full, and then the rest of the batch is
-            // counted rather than waited on.
-            if i % 64 == 63 && Instant::now() > deadline {
-                tally.dropped(DropReason::Timeout, (docs.len() - i) as u64);
+            // socket buffer stays full, and then the rest is counted rather
+            // than waited on.
+            if i > 0 && Instant::now() > deadline {
+                let rest = fitting.len() - i * SEND_CHUNK;
+                tally.dropped(DropReason::Timeout, rest as u64);
                 break;
             }
-            datagram.truncate(DAEMON_HEADER.len());
-            datagram.extend_from_slice(doc.as_bytes());
-            match self.socket.send(&datagram) {
-                Ok(n) if n == datagram.len() => tally.sent(1),
-                Ok(_) => {
-                    failed += 1;
-                    tally.dropped(DropReason::SendFailed, 1);
-                }
-                Err(e) => {
-                    failed += 1;
-                    tally.dropped(DropReason::SendFailed, 1);
-                    first_error.get_or_insert(e);
-                }
-            }
+            self.send_chunk(chunk, tally, &mut failures);
         }
-        if let Some(e) = first_error {
+        if let Some(e) = failures.first {
             tracing::warn!(
                 target: "otel_xray_exporter",
                 daemon = %self.target,
-                failed,
+                failed = failures.count,
                 error = %e,
                 "UDP sends to the X-Ray daemon failed (is the daemon running?)"
             );
         }
+    }
+
+    /// One `sendmmsg` per chunk: header and document go out as two I/O
+    /// slices of one datagram, without copying.
+    #[cfg(target_os = "linux")]
+    fn send_chunk(&self, docs: &[&[u8]], tally: &mut Tally, failures: &mut Failures) {
+        use rustix::net::{sendmmsg, MMsgHdr, SendAncillaryBuffer, SendFlags};
+        use std::io::IoSlice;
+        let iovs: Vec<[IoSlice<'_>; 2]> = docs
+            .iter()
+            .map(|d| [IoSlice::new(DAEMON_HEADER.as_bytes()), IoSlice::new(d)])
+            .collect();
+        let mut controls: Vec<SendAncillaryBuffer<'_, '_, '_>> = docs
+            .iter()
+            .map(|_| SendAncillaryBuffer::default())
+            .collect();
+        let mut msgs: Vec<MMsgHdr<'_>> = iovs
+            .iter()
+            .zip(controls.iter_mut())
+            .map(|(iov, control)| MMsgHdr::new(iov, control))
+            .collect();
+        let mut next = 0;
+        while next < msgs.len() {
+            match sendmmsg(&self.socket, &mut msgs[next..], SendFlags::empty()) {
+                Ok(n) if n > 0 => {
+                    tally.sent(n as u64);
+                    next += n;
+                }
+                // Nothing sent and no error: count the head as failed so
+                // the loop always advances.
+                Ok(_) => {
+                    failures.add(tally, io::Error::other("sendmmsg sent nothing"));
+                    next += 1;
+                }
+                // The error belongs to the first unsent datagram.
+                Err(e) => {
+                    failures.add(tally, e.into());
+                    next += 1;
+                }
+            }
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn send_chunk(&self, docs: &[&[u8]], tally: &mut Tally, failures: &mut Failures) {
+        let mut datagram = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
+        for doc in docs {
+            datagram.truncate(DAEMON_HEADER.len());
+            datagram.extend_from_slice(doc);
+            match self.socket.send(&datagram) {
+                Ok(n) if n == datagram.len() => tally.sent(1),
+                Ok(_) => failures.add(tally, io::Error::other("datagram cut short")),
+                Err(e) => failures.add(tally, e),
+            }
+        }
+    }
+}
+
+/// Send failures of one export, logged once at the end.
+#[derive(Debug, Default)]
+struct Failures {
+    first: Option<io::Error>,
+    count: u64,
+}
+
+impl Failures {
+    fn add(&mut self, tally: &mut Tally, e: io::Error) {
+        tally.dropped(DropReason::SendFailed, 1);
+        self.count += 1;
+        self.first.get_or_insert(e);
     }
 }

@@ -116,16 +116,18 @@ impl Drop for FakeDaemon {
 /// A minimal valid segment document with the given id and a padding of `pad`
 /// bytes in its metadata.
 pub fn document(id: u64, pad: usize) -> String {
+    // Whole seconds, so the length of a document depends only on `id` and
+    // `pad` (the size tests rely on it).
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
-        .as_secs_f64();
+        .as_secs() as f64;
     let trace = format!("1-{:08x}-{:024x}", now as u64, id + 1);
     serde_json::json!({
         "name": format!("svc-{id}"),
         "id": format!("{id:016x}"),
         "trace_id": trace,
-        "start_time": now - 0.5,
+        "start_time": now - 1.0,
         "end_time": now,
         "metadata": {"default": {"pad": "x".repeat(pad)}},
     })
