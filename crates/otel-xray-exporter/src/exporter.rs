@@ -30,6 +30,27 @@ pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// [`XrayExporter::counters`], which keeps working after the exporter has been
 /// handed to a span processor.
 ///
+/// # Accounting
+/// Every span ends up counted once in [`DeliveryStats`](crate::DeliveryStats):
+/// `sent`, `rejected` (by X-Ray error code) or `dropped` (by [`DropReason`]).
+/// Failures are also logged through `tracing` (target `otel_xray_exporter`),
+/// and `export` returns an error naming the numbers when anything was lost.
+///
+/// # Threads and runtimes
+/// * `export` finishes its work before it returns, bounded by the export
+///   timeout: the exporter keeps no queue of its own. `force_flush` and
+///   `shutdown` on the provider first drain the span processor's queue
+///   through `export`; the exporter's own `force_flush` flushes the writer.
+/// * The writer and UDP transports do plain blocking I/O with short bounds
+///   (a UDP send waits at most 100 ms for buffer space), which suits the SDK's
+///   batch processor: it calls `export` on its own thread.
+/// * The API transport runs its calls on a tokio runtime: by default a
+///   small one of its own on a background thread (`otel-xray-api`), so
+///   `export` works from the batch processor's thread, from plain threads and
+///   from inside any async runtime. A tokio application can lend its
+///   multi-thread runtime instead with `with_tokio_handle`.
+/// * The daemon address is resolved once, when the exporter is built.
+///
 /// ```
 /// use otel_xray_exporter::XrayExporter;
 /// use opentelemetry_sdk::trace::SdkTracerProvider;

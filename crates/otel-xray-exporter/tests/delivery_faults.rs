@@ -252,3 +252,29 @@ fn slow_answers_past_the_export_timeout_are_counted_as_timeouts() {
         120
     );
 }
+
+#[test]
+fn calls_run_concurrently_up_to_the_bound() {
+    let moto = MotoServer::start();
+    let proxy = FaultProxy::start(
+        0,
+        &moto.endpoint_url(),
+        Vec::new(),
+        Some(Fault::Delay(Duration::from_millis(400))),
+    );
+    let exporter = XrayExporter::builder()
+        .with_xray_client(client(&proxy.endpoint_url()))
+        .with_max_concurrent_requests(2)
+        .with_export_timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let docs = docs(260);
+    let report = send(&exporter, docs.clone());
+    assert_eq!((report.sent, report.dropped), (260, 0));
+    let seen = proxy.seen();
+    let mut sizes = seen.requests.clone();
+    sizes.sort_unstable();
+    assert_eq!(sizes, vec![10, 50, 50, 50, 50, 50]);
+    assert_eq!(seen.max_in_flight, 2, "{seen:?}");
+    assert_all_stored(&moto, &docs);
+}

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +36,8 @@ pub struct Seen {
     pub requests: Vec<usize>,
     /// The answer's status for each request.
     pub statuses: Vec<u16>,
+    /// The most PutTraceSegments requests in flight at once.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug)]
@@ -44,6 +47,7 @@ struct State {
     /// Applied when the script is exhausted; `None` forwards.
     otherwise: Option<Fault>,
     seen: Mutex<Seen>,
+    in_flight: AtomicUsize,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -74,6 +78,7 @@ impl FaultProxy {
             script: Mutex::new(script.into()),
             otherwise,
             seen: Mutex::new(Seen::default()),
+            in_flight: AtomicUsize::new(0),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
         let listener = runtime
@@ -133,10 +138,29 @@ fn reply(status: u16, body: String, error_type: Option<&str>) -> Response<Full<B
     b.body(Full::new(Bytes::from(body))).unwrap()
 }
 
+/// Counts a request as in flight while alive.
+struct InFlight(Arc<State>);
+
+impl InFlight {
+    fn enter(st: &Arc<State>) -> InFlight {
+        let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut seen = st.seen.lock().unwrap();
+        seen.max_in_flight = seen.max_in_flight.max(now);
+        InFlight(st.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn handle(
     st: Arc<State>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    let _in_flight = (req.uri().path() == "/TraceSegments").then(|| InFlight::enter(&st));
     let (parts, body) = req.into_parts();
     let body = body
         .collect()
