@@ -27,3 +27,8 @@ pub use transport::{DeliveryReport, DAEMON_HEADER, MAX_DAEMON_DOCUMENT_BYTES, MA
 /// The AWS SDK crates the `api` transport is built on, at matching versions.
 #[cfg(feature = "api")]
 pub use {aws_config, aws_sdk_xray};
+
+#[cfg(feature = "collector")]
+pub mod collector;
+#[cfg(feature = "collector")]
+pub use collector::XrayAnnotationExporter;
