@@ -148,6 +148,80 @@ fn document_id(doc: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
+/// How the documents of one successful response split up. Always
+/// `sent + rejected.len() + retry.len()` = the documents sent, whatever the
+/// server answered.
+#[derive(Debug)]
+pub(crate) struct Settlement {
+    pub(crate) sent: u64,
+    /// One error code per refused document.
+    pub(crate) rejected: Vec<String>,
+    /// Documents to send again.
+    pub(crate) retry: Vec<String>,
+}
+
+/// Matches `UnprocessedTraceSegments` to the documents by segment id. Entries
+/// without a matching id still stand for one refused document each (X-Ray may
+/// leave `Id` out); entries beyond the number of documents are ignored, so a
+/// confused server cannot make the counts exceed what was sent.
+pub(crate) fn settle(
+    mut pending: Vec<String>,
+    unprocessed: &[UnprocessedTraceSegment],
+) -> Settlement {
+    let total = pending.len();
+    if unprocessed.is_empty() {
+        return Settlement {
+            sent: total as u64,
+            rejected: Vec::new(),
+            retry: Vec::new(),
+        };
+    }
+    let mut ids: Vec<Option<String>> = pending.iter().map(|d| document_id(d)).collect();
+    let mut retry_idx = Vec::new();
+    let mut rejected = Vec::new();
+    let mut unclaimed = total;
+    for u in unprocessed {
+        if unclaimed == 0 {
+            break;
+        }
+        let code = u.error_code().unwrap_or("Unknown");
+        tracing::debug!(
+            target: "otel_xray_exporter",
+            id = u.id().unwrap_or(""),
+            code,
+            message = u.message().unwrap_or(""),
+            "UnprocessedTraceSegment"
+        );
+        unclaimed -= 1;
+        let found = u
+            .id()
+            .and_then(|id| ids.iter().position(|d| d.as_deref() == Some(id)));
+        match found {
+            Some(i) if is_retryable_code(code) => {
+                ids[i] = None;
+                retry_idx.push(i);
+            }
+            Some(i) => {
+                ids[i] = None;
+                rejected.push(code.to_owned());
+            }
+            None => rejected.push(code.to_owned()),
+        }
+    }
+    retry_idx.sort_unstable();
+    // Highest index first, so the lower ones stay valid.
+    let retry = retry_idx
+        .into_iter()
+        .rev()
+        .map(|i| pending.swap_remove(i))
+        .collect();
+    Settlement {
+        sent: unclaimed as u64,
+        rejected,
+        retry,
+    }
+}
+
 pub(crate) struct Call {
     pub(crate) client: aws_sdk_xray::Client,
     pub(crate) retry: RetryConfig,
@@ -220,50 +294,18 @@ impl Call {
     /// send again.
     fn settle_response(
         &self,
-        mut pending: Vec<String>,
+        pending: Vec<String>,
         unprocessed: &[UnprocessedTraceSegment],
     ) -> Vec<String> {
-        let total = pending.len() as u64;
-        if unprocessed.is_empty() {
-            self.ledger().sent(total);
-            return Vec::new();
-        }
-        let mut ids: Vec<Option<String>> = pending.iter().map(|d| document_id(d)).collect();
-        let mut retry_idx = Vec::new();
-        let mut refused = 0u64;
+        let settled = settle(pending, unprocessed);
         let mut ledger = self.ledger();
-        for u in unprocessed {
-            let code = u.error_code().unwrap_or("Unknown");
-            tracing::debug!(
-                target: "otel_xray_exporter",
-                id = u.id().unwrap_or(""),
-                code,
-                message = u.message().unwrap_or(""),
-                "UnprocessedTraceSegment"
-            );
-            let found = u
-                .id()
-                .and_then(|id| ids.iter().position(|d| d.as_deref() == Some(id)));
-            match found {
-                Some(i) if is_retryable_code(code) => {
-                    ids[i] = None;
-                    retry_idx.push(i);
-                }
-                Some(i) => {
-                    ids[i] = None;
-                    ledger.rejected(code, 1);
-                    refused += 1;
-                }
-                // Without an id the document cannot be picked out to send
-                // again; X-Ray refused one of them, so count one refusal.
-                None => {
-                    ledger.rejected(code, 1);
-                    refused += 1;
-                }
-            }
+        ledger.sent(settled.sent);
+        let mut refused = 0;
+        for code in &settled.rejected {
+            ledger.rejected(code, 1);
+            refused += 1;
         }
-        let retrying = retry_idx.len() as u64;
-        ledger.sent(total.saturating_sub(refused + retrying));
+        drop(ledger);
         if refused > 0 {
             tracing::warn!(
                 target: "otel_xray_exporter",
@@ -271,13 +313,7 @@ impl Call {
                 "X-Ray rejected segment documents (see DeliveryStats::rejected)"
             );
         }
-        drop(ledger);
-        retry_idx.sort_unstable();
-        retry_idx
-            .into_iter()
-            .rev()
-            .map(|i| pending.swap_remove(i))
-            .collect()
+        settled.retry
     }
 
     /// The SDK gave up on the whole call (after its own retries).
@@ -309,6 +345,60 @@ impl Call {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn entry(id: Option<&str>, code: Option<&str>) -> UnprocessedTraceSegment {
+        UnprocessedTraceSegment::builder()
+            .set_id(id.map(str::to_owned))
+            .set_error_code(code.map(str::to_owned))
+            .build()
+    }
+
+    #[test]
+    fn settlement_splits_by_id_and_code() {
+        let docs: Vec<String> = (0..4).map(|i| format!(r#"{{"id":"{i:016x}"}}"#)).collect();
+        let s = settle(
+            docs.clone(),
+            &[
+                entry(Some("0000000000000001"), Some("ThrottledException")),
+                entry(Some("0000000000000002"), Some("InvalidTraceId")),
+                entry(None, Some("MissingParam")),
+            ],
+        );
+        assert_eq!(s.sent, 1);
+        assert_eq!(s.rejected, vec!["InvalidTraceId", "MissingParam"]);
+        assert_eq!(s.retry, vec![docs[1].clone()]);
+    }
+
+    proptest! {
+        #[test]
+        fn settlement_accounts_for_every_document(
+            doc_ids in proptest::collection::vec(0u8..6, 0..20),
+            entries in proptest::collection::vec(
+                (proptest::option::of(0u8..8), proptest::option::of(0usize..4)), 0..30),
+        ) {
+            let docs: Vec<String> = doc_ids
+                .iter()
+                .map(|i| if *i == 5 { "not json".to_owned() } else { format!(r#"{{"id":"id{i}"}}"#) })
+                .collect();
+            let codes = ["ThrottledException", "InvalidTraceId", "InternalFailure", "Whatever"];
+            let entries: Vec<UnprocessedTraceSegment> = entries
+                .iter()
+                .map(|(id, code)| {
+                    let id = id.map(|i| format!("id{i}"));
+                    entry(id.as_deref(), code.map(|c| codes[c]))
+                })
+                .collect();
+            let s = settle(docs.clone(), &entries);
+            prop_assert_eq!(s.sent as usize + s.rejected.len() + s.retry.len(), docs.len());
+            let mut left = docs.clone();
+            for r in &s.retry {
+                let at = left.iter().position(|d| d == r);
+                prop_assert!(at.is_some(), "retried a document that was not sent");
+                left.remove(at.unwrap_or_default());
+            }
+        }
+    }
 
     #[test]
     fn backoff_stays_under_the_ceiling() {
