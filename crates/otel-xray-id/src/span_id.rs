@@ -4,7 +4,7 @@ use std::fmt;
 
 use opentelemetry::trace::SpanId;
 
-use crate::trace_id::{hex_digit, write_hex};
+use crate::trace_id::{hex16, hex8, hex_u64};
 
 /// Parses a span ID as X-Ray writes it: exactly 16 hex digits (either case), not all zero.
 ///
@@ -22,15 +22,18 @@ pub fn parse_span_id(s: &str) -> Result<SpanId, ParseSpanIdError> {
 }
 
 /// [`parse_span_id`] over bytes.
+#[inline]
 pub fn parse_span_id_bytes(s: &[u8]) -> Result<SpanId, ParseSpanIdError> {
     if s.len() != 16 {
         return Err(ParseSpanIdError::Length { len: s.len() });
     }
-    let mut v: u64 = 0;
-    for (i, &b) in s.iter().enumerate() {
-        let d = hex_digit(b).ok_or(ParseSpanIdError::InvalidHex { position: i })?;
-        v = (v << 4) | u64::from(d);
-    }
+    let v = match (hex8(&s[..8]), hex8(&s[8..])) {
+        (Some(high), Some(low)) => (u64::from(high) << 32) | u64::from(low),
+        _ => {
+            // Only to locate the bad digit.
+            hex_u64(s).map_err(|position| ParseSpanIdError::InvalidHex { position })?
+        }
+    };
     if v == 0 {
         return Err(ParseSpanIdError::Zero);
     }
@@ -45,9 +48,7 @@ pub fn parse_span_id_bytes(s: &[u8]) -> Result<SpanId, ParseSpanIdError> {
 /// assert_eq!(std::str::from_utf8(&buf).unwrap(), "abababababababab");
 /// ```
 pub fn encode_span_id(span_id: SpanId) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    write_hex(&span_id.to_bytes(), &mut out);
-    out
+    hex16(u64::from_be_bytes(span_id.to_bytes()))
 }
 
 /// Why a string is not a span ID.

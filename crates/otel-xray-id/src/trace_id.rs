@@ -83,9 +83,9 @@ impl XrayTraceId {
         buf[0] = b'1';
         buf[1] = b'-';
         buf[10] = b'-';
-        let bytes = self.0.to_be_bytes();
-        write_hex(&bytes[..4], &mut buf[2..10]);
-        write_hex(&bytes[4..], &mut buf[11..]);
+        buf[2..10].copy_from_slice(&hex_word(self.epoch_seconds()));
+        buf[11..19].copy_from_slice(&hex_word((self.0 >> 64) as u32));
+        buf[19..].copy_from_slice(&hex16(self.0 as u64));
         EncodedTraceId(buf)
     }
 
@@ -159,15 +159,40 @@ impl FromStr for XrayTraceId {
     type Err = ParseTraceIdError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse(s.as_bytes())
+        Self::parse_bytes(s.as_bytes())
     }
 }
 
 impl XrayTraceId {
     /// Parses from bytes (for carriers that are not UTF-8 checked); same rules as [`FromStr`].
+    #[inline]
     pub fn parse_bytes(s: &[u8]) -> Result<Self, ParseTraceIdError> {
-        parse(s)
+        // Inlined into callers for the canonical form; everything else, and every
+        // error, takes the general path.
+        match canonical(s) {
+            Some(id) => Ok(id),
+            None => parse(s),
+        }
     }
+}
+
+/// The canonical `1-{8}-{24}` form at fixed offsets, or `None` to use [`parse`].
+#[inline]
+fn canonical(s: &[u8]) -> Option<XrayTraceId> {
+    if s.len() != XRAY_TRACE_ID_LEN || s[0] != b'1' || s[1] != b'-' || s[10] != b'-' {
+        return None;
+    }
+    let (epoch, high, mid, low) = (
+        hex8(&s[2..10])?,
+        hex8(&s[11..19])?,
+        hex8(&s[19..27])?,
+        hex8(&s[27..35])?,
+    );
+    let v = (u128::from(epoch) << 96)
+        | (u128::from(high) << 64)
+        | (u128::from(mid) << 32)
+        | u128::from(low);
+    (v != 0).then_some(XrayTraceId(v))
 }
 
 fn parse(s: &[u8]) -> Result<XrayTraceId, ParseTraceIdError> {
@@ -204,33 +229,118 @@ fn parse(s: &[u8]) -> Result<XrayTraceId, ParseTraceIdError> {
 /// Parses up to 32 hex digits (either case); `offset` locates errors in the whole input.
 pub(crate) fn hex_value(digits: &[u8], offset: usize) -> Result<u128, ParseTraceIdError> {
     let mut v: u128 = 0;
-    for (i, &b) in digits.iter().enumerate() {
-        let d = hex_digit(b).ok_or(ParseTraceIdError::InvalidHex {
-            position: offset + i,
+    let mut start = 0;
+    // In 16-digit chunks: u64 arithmetic is cheaper than u128 per digit.
+    for chunk in digits.chunks(16) {
+        let x = hex_u64(chunk).map_err(|i| ParseTraceIdError::InvalidHex {
+            position: offset + start + i,
         })?;
-        v = (v << 4) | u128::from(d);
+        v = (v << (4 * chunk.len())) | u128::from(x);
+        start += chunk.len();
     }
     Ok(v)
 }
 
+/// Up to 16 hex digits (either case) as a u64; `Err(i)` gives the first bad index.
+///
+/// Whole groups of 8 digits are validated and converted at once with SWAR
+/// arithmetic (this is on the hot path of every extracted header); the rest, and
+/// the search for the bad index, use a table.
 #[inline]
-pub(crate) fn hex_digit(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+pub(crate) fn hex_u64(digits: &[u8]) -> Result<u64, usize> {
+    let first_bad = || {
+        digits
+            .iter()
+            .position(|&b| HEX_VALUE[usize::from(b)] == INVALID)
+            .unwrap_or(0)
+    };
+    let mut v: u64 = 0;
+    let mut groups = digits.chunks_exact(8);
+    for group in &mut groups {
+        v = (v << 32) | u64::from(hex8(group).ok_or_else(first_bad)?);
     }
+    for &b in groups.remainder() {
+        let d = HEX_VALUE[usize::from(b)];
+        if d == INVALID {
+            return Err(first_bad());
+        }
+        v = (v << 4) | u64::from(d);
+    }
+    Ok(v)
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
 
+/// High bit of each byte set where that byte of `x` is `>= c` (bytes of `x` < 0x80).
 #[inline]
-pub(crate) fn write_hex(bytes: &[u8], out: &mut [u8]) {
-    for (i, b) in bytes.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+fn bytes_at_least(x: u64, c: u8) -> u64 {
+    ((x | HIGHS) - ONES * u64::from(c)) & HIGHS
+}
+
+/// Eight hex digits as a u32, or `None` if any is not a hex digit.
+#[inline]
+pub(crate) fn hex8(group: &[u8]) -> Option<u32> {
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(group);
+    let x = u64::from_be_bytes(bytes);
+    if x & HIGHS != 0 {
+        return None;
     }
+    let digit = bytes_at_least(x, b'0') & !bytes_at_least(x, b'9' + 1);
+    let folded = x | 0x2020_2020_2020_2020;
+    let letter = bytes_at_least(folded, b'a') & !bytes_at_least(folded, b'f' + 1);
+    if digit | letter != HIGHS {
+        return None;
+    }
+    // Letters (0x41.., 0x61..) have bit 6 set, digits (0x30..) do not.
+    let letter = (x >> 6) & ONES;
+    let nibbles = (x & 0x0f0f_0f0f_0f0f_0f0f) + letter * 9;
+    let pairs = (nibbles | (nibbles >> 4)) & 0x00ff_00ff_00ff_00ff;
+    let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
+    Some((quads | (quads >> 16)) as u32)
+}
+
+const INVALID: u8 = 0x80;
+
+/// Digit value of each byte, or [`INVALID`].
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [INVALID; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// Sixteen lower-case hex digits of `v`, most significant first. Formatting works
+/// on whole words with SWAR arithmetic: inject formats IDs on every outgoing request.
+#[inline]
+pub(crate) fn hex16(v: u64) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    out[..8].copy_from_slice(&hex_word((v >> 32) as u32));
+    out[8..].copy_from_slice(&hex_word(v as u32));
+    out
+}
+
+/// Eight lower-case hex digits of `v`, most significant first.
+#[inline]
+pub(crate) fn hex_word(v: u32) -> [u8; 8] {
+    let x = u64::from(v);
+    // Spread the 8 nibbles into the 8 bytes of a u64, keeping their order.
+    let x = ((x & 0xffff_0000) << 16) | (x & 0xffff);
+    let x = ((x & 0x0000_ff00_0000_ff00) << 8) | (x & 0x0000_00ff_0000_00ff);
+    let x = ((x & 0x00f0_00f0_00f0_00f0) << 4) | (x & 0x000f_000f_000f_000f);
+    // Nibbles 10..=15 get the extra offset from '0'+10 to 'a'.
+    let letters = ((x + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (x + 0x3030_3030_3030_3030 + letters * 39).to_be_bytes()
 }
 
 /// The canonical text of an [`XrayTraceId`], on the stack.
@@ -242,6 +352,11 @@ impl EncodedTraceId {
     pub fn as_str(&self) -> &str {
         // Only ASCII hex digits, '1' and '-' are ever written.
         std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The same text as bytes (no UTF-8 check, for callers copying it on).
+    pub fn as_bytes(&self) -> &[u8; XRAY_TRACE_ID_LEN] {
+        &self.0
     }
 }
 
@@ -366,3 +481,33 @@ impl fmt::Display for EpochWindowError {
 }
 
 impl std::error::Error for EpochWindowError {}
+
+#[cfg(test)]
+mod hex_tests {
+    use super::*;
+
+    /// The SWAR paths agree with a byte-at-a-time reference on every byte value
+    /// in every position.
+    #[test]
+    fn swar_hex_matches_reference() {
+        let reference = |s: &[u8]| -> Result<u64, usize> {
+            s.iter().enumerate().try_fold(0u64, |v, (i, &b)| {
+                let d = (b as char).to_digit(16).ok_or(i)?;
+                Ok((v << 4) | u64::from(d))
+            })
+        };
+        let base = *b"0123456789abcDEF";
+        for pos in 0..16 {
+            for b in 0..=255u8 {
+                let mut s = base;
+                s[pos] = b;
+                assert_eq!(hex_u64(&s), reference(&s), "byte {b:#x} at {pos}");
+                assert_eq!(hex_u64(&s[..8]), reference(&s[..8]));
+                assert_eq!(hex_u64(&s[..5]), reference(&s[..5]));
+            }
+        }
+        for v in [0u32, 1, 0x9abc_def0, u32::MAX, 0x0a0b_0c0d] {
+            assert_eq!(&hex_word(v), format!("{v:08x}").as_bytes());
+        }
+    }
+}
