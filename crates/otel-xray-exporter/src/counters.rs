@@ -129,7 +129,6 @@ impl DeliveryCounters {
         self.inner.retried.fetch_add(n, Ordering::Relaxed);
     }
 
-    #[allow(dead_code)] // fed from the translator's statistics once it lands
     pub(crate) fn add_trimmed(&self, n: u64) {
         self.inner.trimmed.fetch_add(n, Ordering::Relaxed);
     }

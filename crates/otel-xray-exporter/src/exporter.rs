@@ -18,7 +18,7 @@ use crate::transport::daemon_address::DaemonAddress;
 use crate::transport::writer::WriterTransport;
 use crate::transport::{DeliveryReport, Tally, Transport};
 
-use interim_translation::Translator;
+use crate::{TranslateStats, Translator, TranslatorConfig};
 
 /// How long one export may take unless the builder says otherwise.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -109,6 +109,7 @@ impl XrayExporter {
         tally.report
     }
 
+    /// Documents for `batch`; untranslatable spans are counted and skipped.
     fn translate(&self, batch: &[SpanData], tally: &mut Tally) -> Vec<String> {
         let mut docs = Vec::with_capacity(batch.len());
         for span in batch {
@@ -119,8 +120,14 @@ impl XrayExporter {
             } else {
                 span
             };
+            let before = trims(&self.translator.stats());
             match self.translator.translate_json(span, &self.resource) {
-                Ok(doc) => docs.push(doc),
+                Ok(doc) => {
+                    if trims(&self.translator.stats()) > before {
+                        self.counters.add_trimmed(1);
+                    }
+                    docs.push(doc)
+                }
                 Err(e) => {
                     tracing::warn!(
                         target: "otel_xray_exporter",
@@ -128,12 +135,28 @@ impl XrayExporter {
                         error = %e,
                         "span cannot become a segment document; dropped"
                     );
-                    tally.dropped(DropReason::Untranslatable, 1);
+                    let reason = match e {
+                        crate::TranslateError::TooLarge { .. } => DropReason::TooLarge,
+                        _ => DropReason::Untranslatable,
+                    };
+                    tally.dropped(reason, 1);
                 }
             }
         }
         docs
     }
+}
+
+/// Everything the translator's size and length limits cut, summed: a rise
+/// across one translation means that document was trimmed.
+fn trims(s: &TranslateStats) -> u64 {
+    s.strings_truncated
+        + s.metadata_trimmed
+        + s.annotations_trimmed
+        + s.stack_frames_trimmed
+        + s.exceptions_trimmed
+        + s.links_trimmed
+        + s.documents_minimised
 }
 
 /// A span whose parent came from outside the process (in Lambda: the facade
@@ -359,6 +382,22 @@ impl XrayExporterBuilder {
         self
     }
 
+    /// Translates spans with `translator` (default: `Translator::default()`).
+    ///
+    /// With the UDP transport a `max_document_bytes` above
+    /// [`MAX_DAEMON_DOCUMENT_BYTES`](crate::MAX_DAEMON_DOCUMENT_BYTES) is lowered
+    /// to it, so every document fits one datagram; the exporter then uses its
+    /// own translator with that configuration (and its own statistics).
+    pub fn with_translator(mut self, translator: Translator) -> Self {
+        self.translator = Some(translator);
+        self
+    }
+
+    /// Translates spans with a translator built from `config`.
+    pub fn with_translator_config(self, config: TranslatorConfig) -> Self {
+        self.with_translator(Translator::new(config))
+    }
+
     /// The AWS Lambda setup: UDP to the daemon named by
     /// `AWS_XRAY_DAEMON_ADDRESS` (Lambda sets it) and
     /// [`with_lambda_subsegments`](Self::with_lambda_subsegments).
@@ -454,9 +493,10 @@ impl XrayExporterBuilder {
                 )
             }
         };
+        let translator = fit_for(self.translator.unwrap_or_default(), &transport);
         Ok(XrayExporter {
             transport,
-            translator: self.translator.unwrap_or_default(),
+            translator,
             resource: Resource::builder_empty().build(),
             counters: DeliveryCounters::new(),
             timeout: self.timeout,
@@ -464,6 +504,21 @@ impl XrayExporterBuilder {
             is_shutdown: AtomicBool::new(false),
         })
     }
+}
+
+/// The translator with a size limit the transport can carry: one UDP
+/// datagram for the daemon, X-Ray's 64 KiB otherwise.
+fn fit_for(translator: Translator, transport: &Transport) -> Translator {
+    #[cfg(feature = "daemon")]
+    if matches!(transport, Transport::Daemon(_))
+        && translator.config().max_document_bytes() > crate::MAX_DAEMON_DOCUMENT_BYTES
+    {
+        let mut config = translator.config().clone();
+        config.max_document_bytes = crate::MAX_DAEMON_DOCUMENT_BYTES;
+        return Translator::new(config);
+    }
+    let _ = transport;
+    translator
 }
 
 /// Why an [`XrayExporter`] could not be built.
@@ -489,46 +544,4 @@ pub enum BuildError {
     #[cfg(feature = "api")]
     #[error("cannot start the PutTraceSegments runtime: {0}")]
     Runtime(#[source] std::io::Error),
-}
-
-/// Stands in for the translator until it lands: the required segment fields
-/// only, so every transport can be exercised end to end.
-mod interim_translation {
-    use opentelemetry::trace::SpanKind;
-    use opentelemetry_sdk::trace::SpanData;
-    use opentelemetry_sdk::Resource;
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    #[derive(Debug, Clone, Default)]
-    pub(crate) struct Translator;
-
-    fn secs(t: SystemTime) -> f64 {
-        t.duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or_default()
-    }
-
-    impl Translator {
-        pub(crate) fn translate_json(
-            &self,
-            span: &SpanData,
-            _resource: &Resource,
-        ) -> Result<String, serde_json::Error> {
-            let tid = span.span_context.trace_id().to_string();
-            let mut doc = serde_json::json!({
-                "name": span.name,
-                "id": span.span_context.span_id().to_string(),
-                "trace_id": format!("1-{}-{}", &tid[..8], &tid[8..]),
-                "start_time": secs(span.start_time),
-                "end_time": secs(span.end_time),
-            });
-            if span.parent_span_id != opentelemetry::trace::SpanId::INVALID {
-                doc["parent_id"] = span.parent_span_id.to_string().into();
-                if span.span_kind != SpanKind::Server {
-                    doc["type"] = "subsegment".into();
-                }
-            }
-            serde_json::to_string(&doc)
-        }
-    }
 }

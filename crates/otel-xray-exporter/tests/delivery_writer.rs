@@ -73,7 +73,7 @@ fn every_span_becomes_one_valid_line() {
     for d in &docs {
         otel_xray_testkit::assert_segment_valid(d);
     }
-    let root = docs.iter().find(|d| d["name"] == "span-0").unwrap();
+    let root = docs.iter().find(|d| d.get("parent_id").is_none()).unwrap();
     let children = docs
         .iter()
         .filter(|d| d.get("parent_id") == root.get("id"))

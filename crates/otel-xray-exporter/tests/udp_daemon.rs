@@ -185,3 +185,37 @@ fn bad_addresses_fail_the_build() {
         );
     }
 }
+
+#[test]
+fn huge_spans_are_trimmed_to_fit_one_datagram() {
+    let daemon = FakeDaemon::start("127.0.0.1:0");
+    let exporter = XrayExporter::builder()
+        .with_daemon_address(daemon.addr().to_string())
+        .build()
+        .unwrap();
+    let counters = exporter.counters();
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build();
+    let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "huge");
+    for n in 0..3 {
+        let attrs: Vec<opentelemetry::KeyValue> = (0..300)
+            .map(|i| opentelemetry::KeyValue::new(format!("blob.{i}"), "x".repeat(1000 + n)))
+            .collect();
+        let mut span = opentelemetry::trace::Tracer::span_builder(&tracer, format!("huge {n}"))
+            .with_attributes(attrs)
+            .start(&tracer);
+        opentelemetry::trace::Span::end(&mut span);
+    }
+    provider.shutdown().unwrap();
+    let got = daemon.wait_for(3);
+    assert_eq!(got.len(), 3);
+    for d in &got {
+        assert!(d.len() <= MAX_DATAGRAM_BYTES, "{} bytes", d.len());
+        let doc = parse_like_daemon(d).unwrap();
+        otel_xray_testkit::assert_segment_valid(&doc);
+    }
+    let s = counters.snapshot();
+    assert_eq!((s.sent, s.dropped_total()), (3, 0), "{s:?}");
+    assert_eq!(s.trimmed, 3, "each span was trimmed to fit: {s:?}");
+}

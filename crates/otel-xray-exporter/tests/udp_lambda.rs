@@ -58,8 +58,8 @@ fn in_lambda_the_function_s_spans_nest_under_the_facade_segment() {
     std::env::remove_var(DAEMON_ADDRESS_ENV);
 
     assert_eq!(docs.len(), 2);
-    let handler = docs.iter().find(|d| d["name"] == "handler").unwrap();
-    let query = docs.iter().find(|d| d["name"] == "query").unwrap();
+    let handler = docs.iter().find(|d| d["parent_id"] == FACADE).unwrap();
+    let query = docs.iter().find(|d| d["parent_id"] != FACADE).unwrap();
     assert_eq!(handler["type"], "subsegment", "{handler}");
     assert_eq!(handler["parent_id"], FACADE);
     assert_eq!(query["parent_id"], handler["id"]);
@@ -74,6 +74,6 @@ fn in_lambda_the_function_s_spans_nest_under_the_facade_segment() {
         XrayExporter::builder().with_daemon_address(daemon.addr().to_string()),
         &daemon,
     );
-    let handler = docs.iter().find(|d| d["name"] == "handler").unwrap();
+    let handler = docs.iter().find(|d| d["parent_id"] == FACADE).unwrap();
     assert!(handler.get("type").is_none(), "{handler}");
 }

@@ -1,0 +1,201 @@
+//! Span → X-Ray JSON: otel-xray's `Translator` against opentelemetry-aws 0.21's
+//! `SegmentTranslator`, in the same run, plus serialising a finished document.
+//!
+//! `cargo bench --bench translate -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Both translators write every attribute (opentelemetry-aws with
+//! `metadata_all_attrs`, as otel-xray does by default) into a reused buffer, and
+//! opentelemetry-aws skips its trace-ID age check so the same spans pass.
+
+use std::borrow::Cow;
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use opentelemetry::trace::{
+    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+};
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_aws::xray_exporter::SegmentTranslator;
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::Resource;
+use otel_xray_exporter::{Translator, TranslatorConfig};
+
+const STACK: &str = "thread 'tokio-runtime-worker' panicked at src/routes/users.rs:88:14:
+called `Result::unwrap()` on an `Err` value: NotFound
+stack backtrace:
+   0: rust_begin_unwind
+             at /rustc/abc/library/std/src/panicking.rs:665:5
+   1: core::result::unwrap_failed
+             at /rustc/abc/library/core/src/result.rs:1699:5
+   2: shop::routes::users::get_user
+             at ./src/routes/users.rs:88:14
+   3: shop::routes::users::handler::{{closure}}
+             at ./src/routes/users.rs:40:9
+   4: tokio::runtime::task::core::Core<T,S>::poll
+             at /cargo/tokio-1.44.0/src/runtime/task/core.rs:331:17";
+
+fn base(kind: SpanKind, parent: Option<u64>, name: &'static str) -> SpanData {
+    let start = SystemTime::now() - Duration::from_secs(1);
+    SpanData {
+        span_context: SpanContext::new(
+            // A current-epoch X-Ray style trace ID.
+            TraceId::from_hex("6553f1000123456789abcdef01234567").unwrap(),
+            SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+            TraceFlags::SAMPLED,
+            false,
+            TraceState::default(),
+        ),
+        parent_span_id: parent.map_or(SpanId::INVALID, |p| SpanId::from_bytes(p.to_be_bytes())),
+        parent_span_is_remote: false,
+        span_kind: kind,
+        name: Cow::Borrowed(name),
+        start_time: start,
+        end_time: start + Duration::from_millis(23),
+        attributes: Vec::new(),
+        dropped_attributes_count: 0,
+        events: SpanEvents::default(),
+        links: SpanLinks::default(),
+        status: Status::Unset,
+        instrumentation_scope: Default::default(),
+    }
+}
+
+/// A server span with 20 attributes and one exception event.
+fn http_server_span() -> SpanData {
+    let mut s = base(
+        SpanKind::Server,
+        Some(0x1a2b_3c4d_5e6f_7081),
+        "GET /users/{id}",
+    );
+    s.parent_span_is_remote = true;
+    s.attributes = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("url.scheme", "https"),
+        KeyValue::new("url.path", "/users/42"),
+        KeyValue::new("url.query", "expand=orders"),
+        KeyValue::new("server.address", "api.shop.example.com"),
+        KeyValue::new("server.port", 443),
+        KeyValue::new("http.route", "/users/{id}"),
+        KeyValue::new("http.response.status_code", 500),
+        KeyValue::new(
+            "user_agent.original",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+        ),
+        KeyValue::new("client.address", "203.0.113.7"),
+        KeyValue::new("network.peer.address", "10.0.3.17"),
+        KeyValue::new("network.peer.port", 51234),
+        KeyValue::new("network.protocol.version", "1.1"),
+        KeyValue::new("http.request.body.size", 0),
+        KeyValue::new("http.response.body.size", 173),
+        KeyValue::new("enduser.id", "user-42"),
+        KeyValue::new("tenant.id", "acme"),
+        KeyValue::new(
+            "feature.flags",
+            Value::Array(opentelemetry::Array::String(vec![
+                "new-checkout".into(),
+                "beta".into(),
+            ])),
+        ),
+        KeyValue::new("retry.count", 0),
+        KeyValue::new("cache.hit", false),
+    ];
+    s.status = Status::error("handler panicked");
+    s.events.events.push(Event::new(
+        "exception",
+        s.start_time + Duration::from_millis(20),
+        vec![
+            KeyValue::new("exception.type", "panic"),
+            KeyValue::new(
+                "exception.message",
+                "called `Result::unwrap()` on an `Err` value: NotFound",
+            ),
+            KeyValue::new("exception.stacktrace", STACK),
+        ],
+        0,
+    ));
+    s
+}
+
+/// A small internal span (subsegment) with two attributes.
+fn internal_span() -> SpanData {
+    let mut s = base(
+        SpanKind::Internal,
+        Some(0x1a2b_3c4d_5e6f_7081),
+        "render_invoice",
+    );
+    s.attributes = vec![
+        KeyValue::new("invoice.lines", 12),
+        KeyValue::new("template", "invoice.html"),
+    ];
+    s
+}
+
+fn resource() -> Resource {
+    Resource::builder_empty()
+        .with_attributes([
+            KeyValue::new("service.name", "shop-api"),
+            KeyValue::new("service.version", "2.4.1"),
+            KeyValue::new("telemetry.sdk.name", "opentelemetry"),
+            KeyValue::new("telemetry.sdk.language", "rust"),
+            KeyValue::new("telemetry.sdk.version", "0.33.0"),
+            KeyValue::new("cloud.provider", "aws"),
+            KeyValue::new("cloud.platform", "aws_ecs"),
+            KeyValue::new("cloud.region", "eu-west-1"),
+        ])
+        .build()
+}
+
+fn bench(c: &mut Criterion) {
+    let res = resource();
+    let ours = Translator::new(TranslatorConfig::default());
+    let mut theirs = SegmentTranslator::new()
+        .skip_timestamp_validation()
+        .metadata_all_attrs();
+    theirs.set_resource(&res);
+
+    for (label, span) in [
+        ("http_server", http_server_span()),
+        ("internal", internal_span()),
+    ] {
+        let spans = [span];
+        let mut buf = Vec::with_capacity(8 * 1024);
+        // Both produce a document for the span.
+        ours.translate_into(&spans[0], &res, &mut buf).unwrap();
+        assert_eq!(
+            theirs.translate_spans(&spans).len(),
+            1,
+            "opentelemetry-aws dropped {label}"
+        );
+
+        let mut g = c.benchmark_group(label);
+        g.bench_function("otel_xray", |b| {
+            b.iter(|| {
+                ours.translate_into(black_box(&spans[0]), &res, &mut buf)
+                    .unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.bench_function("opentelemetry_aws", |b| {
+            b.iter(|| {
+                buf.clear();
+                for doc in theirs.translate_spans(black_box(&spans)) {
+                    doc.to_writer(&mut buf);
+                }
+                black_box(buf.len())
+            })
+        });
+        let seg = ours.translate(&spans[0], &res).unwrap();
+        g.bench_function("serialise_only", |b| {
+            b.iter(|| {
+                buf.clear();
+                serde_json::to_writer(&mut buf, black_box(&seg)).unwrap();
+                black_box(buf.len())
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

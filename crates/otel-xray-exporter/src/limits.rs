@@ -1,0 +1,401 @@
+//! The size policy: no document over [`MAX_SEGMENT_BYTES`], and still schema-valid.
+//!
+//! Fixed limits are applied while translating (name 200 chars, `http.request`
+//! strings and `user` 250, annotation strings 1000, 50 annotations). Then, if the
+//! serialised document is still over the limit, these steps run in order until
+//! it fits, each counted in [`TranslateStats`](crate::TranslateStats):
+//!
+//! 1. metadata strings longer than the configured length (1024 chars) are cut;
+//! 2. metadata entries are removed, largest first, just enough to fit;
+//! 3. stack traces are cut to 64 frames (`truncated` says how many went) and
+//!    exception messages to 1024 chars; then to 8 frames and 10 exceptions;
+//! 4. annotations are removed, largest first, just enough to fit;
+//! 5. span links are removed and every other string is cut to 256 chars;
+//! 6. the document keeps only its identity, times, flags, name, origin and
+//!    response status.
+//!
+//! A cut string ends with `…` (U+2026) and is never longer than its limit. A
+//! trimmed document carries `metadata.otel.size_policy` with what was removed.
+
+use std::borrow::Cow;
+use std::io;
+
+use serde::Serialize;
+
+use crate::segment::{Entry, EntryKey, EntryValue, Segment};
+use crate::stats::Tally;
+use crate::translate::metadata::OTEL_NAMESPACE;
+use crate::TranslatorConfig;
+
+/// X-Ray's limit on one segment document, in bytes (the developer guide's 64 kB,
+/// read as KiB: it is also the daemon's 64 KiB UDP read buffer). A UDP transport
+/// must leave room for its header, see
+/// [`TranslatorConfigBuilder::max_document_bytes`](crate::TranslatorConfigBuilder::max_document_bytes).
+pub const MAX_SEGMENT_BYTES: usize = 64 * 1024;
+
+/// Appended to every string the translator cuts.
+pub const TRUNCATION_MARK: char = '…';
+
+/// `s` cut to at most `max_chars` chars (the last being [`TRUNCATION_MARK`]).
+pub(crate) fn truncate<'a>(s: Cow<'a, str>, max_chars: usize, tally: &mut Tally) -> Cow<'a, str> {
+    if s.len() <= max_chars {
+        return s;
+    }
+    let Some((cut, _)) = s.char_indices().nth(max_chars.saturating_sub(1)) else {
+        return s;
+    };
+    if s[cut..].chars().nth(1).is_none() {
+        // Exactly `max_chars` chars: fits.
+        return s;
+    }
+    tally.strings_truncated += 1;
+    let mut out = match s {
+        Cow::Borrowed(b) => String::from(&b[..cut]),
+        Cow::Owned(mut o) => {
+            o.truncate(cut);
+            o
+        }
+    };
+    out.push(TRUNCATION_MARK);
+    Cow::Owned(out)
+}
+
+fn cut(s: &mut Cow<'_, str>, max_chars: usize, tally: &mut Tally) {
+    let v = std::mem::take(s);
+    *s = truncate(v, max_chars, tally);
+}
+
+/// What the size policy removed from one document.
+#[derive(Debug, Default, Clone, Copy)]
+struct Trims {
+    original_bytes: usize,
+    strings: u64,
+    metadata: u64,
+    frames: u64,
+    exceptions: u64,
+    annotations: u64,
+    links: u64,
+    minimised: bool,
+}
+
+/// Serialises `seg` into `buf` (cleared first), applying the size policy.
+pub(crate) fn write_within_limit(
+    seg: &mut Segment<'_>,
+    config: &TranslatorConfig,
+    buf: &mut Vec<u8>,
+    tally: &mut Tally,
+) -> Result<(), serde_json::Error> {
+    let max = config.max_document_bytes;
+    buf.clear();
+    serde_json::to_writer(&mut *buf, seg)?;
+    if buf.len() <= max {
+        return Ok(());
+    }
+    let mut trims = Trims {
+        original_bytes: buf.len(),
+        ..Trims::default()
+    };
+    type Step = fn(&mut Segment<'_>, &TranslatorConfig, usize, &mut Trims);
+    let steps: [Step; 6] = [
+        metadata_strings,
+        drop_metadata,
+        trim_cause,
+        drop_annotations,
+        cut_everything,
+        minimise,
+    ];
+    for step in steps {
+        // Room for the size-policy marker itself.
+        let excess = buf.len().saturating_sub(max) + 512;
+        step(seg, config, excess, &mut trims);
+        set_marker(seg, config, &trims);
+        buf.clear();
+        serde_json::to_writer(&mut *buf, seg)?;
+        if buf.len() <= max {
+            break;
+        }
+    }
+    tally.strings_truncated += trims.strings;
+    tally.metadata_trimmed += trims.metadata;
+    tally.stack_frames_trimmed += trims.frames;
+    tally.exceptions_trimmed += trims.exceptions;
+    tally.annotations_trimmed += trims.annotations;
+    tally.links_trimmed += trims.links;
+    tally.documents_minimised += u64::from(trims.minimised);
+    Ok(())
+}
+
+struct CountingWriter(usize);
+
+impl io::Write for CountingWriter {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0 += b.len();
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes `v` takes in compact JSON.
+fn json_len<T: Serialize + ?Sized>(v: &T) -> usize {
+    let mut w = CountingWriter(0);
+    let _ = serde_json::to_writer(&mut w, v);
+    w.0
+}
+
+fn is_marker(ns: &str, e: &Entry<'_>) -> bool {
+    ns == OTEL_NAMESPACE && e.key.matches("size_policy")
+}
+
+fn metadata_strings(seg: &mut Segment<'_>, config: &TranslatorConfig, _: usize, t: &mut Trims) {
+    let mut tally = Tally::default();
+    for (_, entries) in &mut seg.metadata.namespaces {
+        for e in entries.iter_mut() {
+            let text = match &e.value {
+                EntryValue::Attribute(opentelemetry::Value::String(s)) => Cow::Borrowed(s.as_str()),
+                EntryValue::Str(s) => s.clone(),
+                EntryValue::Json(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
+                _ => continue,
+            };
+            if text.len() > config.metadata_string_chars {
+                let cut = truncate(text, config.metadata_string_chars, &mut tally);
+                if let Cow::Owned(o) = cut {
+                    e.value = EntryValue::Str(Cow::Owned(o));
+                }
+            }
+        }
+    }
+    t.strings += tally.strings_truncated;
+}
+
+fn drop_metadata(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
+    let mut sizes = Vec::new();
+    for (n, (ns, entries)) in seg.metadata.namespaces.iter().enumerate() {
+        for (i, e) in entries.iter().enumerate() {
+            if !is_marker(ns, e) {
+                sizes.push((json_len(&e.key) + json_len(&e.value) + 2, n, i));
+            }
+        }
+    }
+    let mut chosen = largest_until(sizes, excess);
+    chosen.sort_unstable_by(|a, b| b.cmp(a));
+    for (n, i) in chosen {
+        seg.metadata.namespaces[n].1.remove(i);
+        t.metadata += 1;
+    }
+}
+
+/// The `(group, index)` of the largest items whose sizes add up to `excess`.
+fn largest_until(mut sizes: Vec<(usize, usize, usize)>, excess: usize) -> Vec<(usize, usize)> {
+    sizes.sort_unstable_by_key(|s| std::cmp::Reverse(s.0));
+    let mut freed = 0;
+    let mut out = Vec::new();
+    for (size, n, i) in sizes {
+        if freed >= excess {
+            break;
+        }
+        freed += size;
+        out.push((n, i));
+    }
+    out
+}
+
+fn trim_cause(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
+    let Some(cause) = &mut seg.cause else { return };
+    let mut tally = Tally::default();
+    let before = json_len(cause);
+    cap_cause(cause, 64, usize::MAX, 1024, t, &mut tally);
+    if before.saturating_sub(json_len(cause)) < excess {
+        cap_cause(cause, 8, 10, 256, t, &mut tally);
+    }
+    t.strings += tally.strings_truncated;
+}
+
+fn cap_cause(
+    cause: &mut crate::segment::Cause<'_>,
+    frames: usize,
+    exceptions: usize,
+    chars: usize,
+    t: &mut Trims,
+    tally: &mut Tally,
+) {
+    if cause.exceptions.len() > exceptions {
+        t.exceptions += (cause.exceptions.len() - exceptions) as u64;
+        cause.exceptions.truncate(exceptions);
+        let kept: Vec<_> = cause.exceptions.iter().map(|e| e.id).collect();
+        for e in &mut cause.exceptions {
+            if e.cause.is_some_and(|c| !kept.contains(&c)) {
+                e.cause = None;
+            }
+        }
+    }
+    for e in &mut cause.exceptions {
+        if e.stack.len() > frames {
+            let removed = (e.stack.len() - frames) as u32;
+            e.stack.truncate(frames);
+            e.truncated = Some(e.truncated.unwrap_or(0) + removed);
+            t.frames += u64::from(removed);
+        }
+        for s in [&mut e.message, &mut e.kind].into_iter().flatten() {
+            cut(s, chars, tally);
+        }
+        for f in &mut e.stack {
+            cut(&mut f.path, chars, tally);
+            cut(&mut f.label, chars, tally);
+        }
+    }
+}
+
+fn drop_annotations(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
+    let sizes = seg
+        .annotations
+        .0
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| (json_len(k) + json_len(v) + 2, 0, i))
+        .collect();
+    let mut chosen = largest_until(sizes, excess);
+    chosen.sort_unstable_by(|a, b| b.cmp(a));
+    for (_, i) in chosen {
+        seg.annotations.0.remove(i);
+        t.annotations += 1;
+    }
+}
+
+fn cut_everything(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims) {
+    const CHARS: usize = 256;
+    let mut tally = Tally::default();
+    t.links += seg.links.len() as u64;
+    seg.links.clear();
+    if let Some(s) = &mut seg.service {
+        cut(&mut s.version, CHARS, &mut tally);
+    }
+    if let Some(sql) = &mut seg.sql {
+        for s in [
+            &mut sql.connection_string,
+            &mut sql.url,
+            &mut sql.sanitized_query,
+            &mut sql.database_type,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cut(s, CHARS, &mut tally);
+        }
+    }
+    if let Some(aws) = &mut seg.aws {
+        // Resource sub-objects are few short strings; the call fields are not.
+        for s in [
+            &mut aws.account_id,
+            &mut aws.operation,
+            &mut aws.region,
+            &mut aws.request_id,
+            &mut aws.queue_url,
+            &mut aws.table_name,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            cut(s, CHARS, &mut tally);
+        }
+        aws.table_names.truncate(20);
+        for s in &mut aws.table_names {
+            cut(s, CHARS, &mut tally);
+        }
+        aws.cloudwatch_logs.truncate(10);
+        for g in &mut aws.cloudwatch_logs {
+            cut(&mut g.log_group, CHARS, &mut tally);
+            g.arn = None;
+        }
+        aws.ecs = None;
+        aws.eks = None;
+    }
+    if let Some(cause) = &mut seg.cause {
+        cap_cause(cause, 8, 10, CHARS, t, &mut tally);
+    }
+    t.strings += tally.strings_truncated;
+}
+
+fn minimise(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims) {
+    t.minimised = true;
+    t.metadata += seg
+        .metadata
+        .namespaces
+        .iter()
+        .flat_map(|(ns, e)| e.iter().filter(move |e| !is_marker(ns, e)))
+        .count() as u64;
+    t.annotations += seg.annotations.0.len() as u64;
+    t.links += seg.links.len() as u64;
+    if let Some(c) = &seg.cause {
+        t.exceptions += c.exceptions.len() as u64;
+    }
+    seg.metadata
+        .namespaces
+        .retain(|(ns, _)| ns == OTEL_NAMESPACE);
+    for (ns, entries) in &mut seg.metadata.namespaces {
+        entries.retain(|e| is_marker(ns, e));
+    }
+    seg.annotations.0.clear();
+    seg.links.clear();
+    seg.cause = None;
+    seg.sql = None;
+    seg.aws = None;
+    seg.service = None;
+    seg.user = None;
+    if let Some(http) = &mut seg.http {
+        http.request = None;
+    }
+}
+
+/// Writes (or rewrites) `metadata.otel.size_policy`.
+fn set_marker(seg: &mut Segment<'_>, config: &TranslatorConfig, t: &Trims) {
+    let int = |k: &'static str, v: u64| Entry {
+        key: EntryKey::Plain(Cow::Borrowed(k)),
+        value: EntryValue::Int(i64::try_from(v).unwrap_or(i64::MAX)),
+    };
+    let mut fields = vec![
+        int("limit_bytes", config.max_document_bytes as u64),
+        int("original_bytes", t.original_bytes as u64),
+    ];
+    for (k, v) in [
+        ("strings_truncated", t.strings),
+        ("metadata_removed", t.metadata),
+        ("stack_frames_removed", t.frames),
+        ("exceptions_removed", t.exceptions),
+        ("annotations_removed", t.annotations),
+        ("links_removed", t.links),
+    ] {
+        if v != 0 {
+            fields.push(int(k, v));
+        }
+    }
+    if t.minimised {
+        fields.push(Entry {
+            key: EntryKey::Plain(Cow::Borrowed("minimised")),
+            value: EntryValue::Json(serde_json::Value::Bool(true)),
+        });
+    }
+    let otel = seg.metadata.namespace_mut(OTEL_NAMESPACE);
+    otel.retain(|e| !e.key.matches("size_policy"));
+    otel.push(Entry {
+        key: EntryKey::Plain(Cow::Borrowed("size_policy")),
+        value: EntryValue::Map(fields),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_counts_chars_and_marks() {
+        let mut t = Tally::default();
+        assert_eq!(truncate(Cow::Borrowed("abc"), 3, &mut t), "abc");
+        assert_eq!(truncate(Cow::Borrowed("éééé"), 4, &mut t), "éééé");
+        assert_eq!(t.strings_truncated, 0);
+        assert_eq!(truncate(Cow::Borrowed("abcdef"), 4, &mut t), "abc…");
+        assert_eq!(truncate(Cow::Owned("ééééé".into()), 3, &mut t), "éé…");
+        assert_eq!(t.strings_truncated, 2);
+    }
+}

@@ -1,0 +1,73 @@
+//! Counters of everything the translator changed, trimmed or refused.
+//!
+//! A translation adds into a local [`Tally`] and flushes it once, so the shared
+//! atomics are touched a few times per span, not per attribute.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+macro_rules! counters {
+    ($( $(#[$doc:meta])* $name:ident ),* $(,)?) => {
+        /// A snapshot of the translator's counters since it was created (shared by clones).
+        #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+        #[non_exhaustive]
+        pub struct TranslateStats {
+            $( $(#[$doc])* pub $name: u64, )*
+        }
+
+        #[derive(Debug, Default)]
+        pub(crate) struct Counters {
+            $( $name: AtomicU64, )*
+        }
+
+        /// Per-translation counts, added to [`Counters`] at the end.
+        #[derive(Debug, Default, Clone, Copy)]
+        pub(crate) struct Tally {
+            $( pub(crate) $name: u64, )*
+        }
+
+        impl Counters {
+            pub(crate) fn add(&self, t: &Tally) {
+                $( if t.$name != 0 { self.$name.fetch_add(t.$name, Relaxed); } )*
+            }
+
+            pub(crate) fn snapshot(&self) -> TranslateStats {
+                TranslateStats { $( $name: self.$name.load(Relaxed), )* }
+            }
+        }
+    };
+}
+
+counters! {
+    /// Documents produced (segments + subsegments).
+    documents,
+    /// Documents that are segments.
+    segments,
+    /// Documents that are independent subsegments.
+    subsegments,
+    /// Spans that could not be translated (invalid trace or span ID).
+    failed,
+    /// Names changed to fit the schema's character class or 200-char limit.
+    names_sanitised,
+    /// Annotation keys changed to fit `^[a-zA-Z0-9_]{1,500}$`.
+    annotation_keys_sanitised,
+    /// Strings cut to a limit (marked with a trailing `…`).
+    strings_truncated,
+    /// Values replaced by `[REDACTED]`.
+    redactions,
+    /// Would-be annotations written to metadata instead (over 50, non-scalar value, empty key).
+    annotations_to_metadata,
+    /// Metadata entries removed by the size policy.
+    metadata_trimmed,
+    /// Annotations removed by the size policy.
+    annotations_trimmed,
+    /// Stack frames removed by the size policy.
+    stack_frames_trimmed,
+    /// Exceptions removed by the size policy.
+    exceptions_trimmed,
+    /// Span links removed by the size policy.
+    links_trimmed,
+    /// Span links not exported because their trace ID is invalid.
+    links_invalid,
+    /// Documents reduced to their identifying fields to fit the size limit.
+    documents_minimised,
+}

@@ -1,0 +1,320 @@
+//! One pass over the span and resource attributes that finds every key a block
+//! reads, so blocks look keys up by index instead of scanning.
+//!
+//! To follow an attribute: find its key here, then its `S::` / `R::` variant in
+//! the block file that reads it.
+
+use std::borrow::Cow;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::Resource;
+
+macro_rules! known_keys {
+    ($enum:ident, $count:ident, $lookup:ident { $( $variant:ident = $key:literal, )* }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[allow(clippy::enum_variant_names)]
+        pub(crate) enum $enum { $( $variant, )* }
+        const $count: usize = [$( $enum::$variant, )*].len();
+        fn $lookup(key: &str) -> Option<$enum> {
+            match key {
+                $( $key => Some($enum::$variant), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+known_keys!(S, SPAN_KEYS, span_key {
+    // name
+    AwsLocalService = "aws.local.service",
+    AwsRemoteService = "aws.remote.service",
+    AwsSpanKind = "aws.span.kind",
+    PeerService = "peer.service",
+    AwsService = "aws.service",
+    DbName = "db.name",
+    DbConnectionString = "db.connection_string",
+    RpcService = "rpc.service",
+    RpcSystem = "rpc.system",
+    HttpHost = "http.host",
+    NetPeerName = "net.peer.name",
+    // http
+    HttpMethod = "http.method",
+    HttpRequestMethod = "http.request.method",
+    HttpClientIp = "http.client_ip",
+    HttpUserAgent = "http.user_agent",
+    UserAgentOriginal = "user_agent.original",
+    HttpStatusCode = "http.status_code",
+    HttpResponseStatusCode = "http.response.status_code",
+    HttpUrl = "http.url",
+    UrlFull = "url.full",
+    HttpScheme = "http.scheme",
+    UrlScheme = "url.scheme",
+    HttpTarget = "http.target",
+    HttpServerName = "http.server_name",
+    NetHostPort = "net.host.port",
+    HostName = "host.name",
+    NetHostName = "net.host.name",
+    NetPeerPort = "net.peer.port",
+    NetPeerIp = "net.peer.ip",
+    NetworkPeerAddress = "network.peer.address",
+    NetworkPeerPort = "network.peer.port",
+    ClientAddress = "client.address",
+    UrlPath = "url.path",
+    UrlQuery = "url.query",
+    ServerAddress = "server.address",
+    ServerPort = "server.port",
+    HttpStatusText = "http.status_text",
+    MessageType = "message.type",
+    MessagingPayloadSize = "messaging.message_payload_size_bytes",
+    MessagingBodySize = "messaging.message.body.size",
+    HttpResponseBodySize = "http.response.body.size",
+    HttpResponseContentLength = "http.response_content_length",
+    // aws
+    AwsOperation = "aws.operation",
+    RpcMethod = "rpc.method",
+    AwsAccountId = "aws.account_id",
+    AwsRegion = "aws.region",
+    AwsRequestId = "aws.request_id",
+    AwsRequestIdAlt = "aws.requestId",
+    AwsQueueUrl = "aws.queue_url",
+    AwsQueueUrlAlt = "aws.queue.url",
+    MessagingUrl = "messaging.url",
+    AwsTableName = "aws.table_name",
+    AwsTableNameAlt = "aws.table.name",
+    AwsDynamoTableNames = "aws.dynamodb.table_names",
+    // sql
+    DbSystem = "db.system",
+    DbSystemName = "db.system.name",
+    DbNamespace = "db.namespace",
+    DbStatement = "db.statement",
+    DbQueryText = "db.query.text",
+    DbUser = "db.user",
+    // user, annotations
+    EnduserId = "enduser.id",
+    XrayAnnotations = "aws.xray.annotations",
+});
+
+known_keys!(R, RESOURCE_KEYS, resource_key {
+    CloudProvider = "cloud.provider",
+    CloudPlatform = "cloud.platform",
+    CloudAccountId = "cloud.account.id",
+    CloudAvailabilityZone = "cloud.availability_zone",
+    HostId = "host.id",
+    HostType = "host.type",
+    HostImageId = "host.image.id",
+    ContainerName = "container.name",
+    ContainerId = "container.id",
+    ContainerImageTag = "container.image.tag",
+    K8sPodName = "k8s.pod.name",
+    K8sClusterName = "k8s.cluster.name",
+    ServiceName = "service.name",
+    ServiceNamespace = "service.namespace",
+    ServiceInstanceId = "service.instance.id",
+    ServiceVersion = "service.version",
+    TelemetrySdkName = "telemetry.sdk.name",
+    TelemetrySdkLanguage = "telemetry.sdk.language",
+    TelemetrySdkVersion = "telemetry.sdk.version",
+    TelemetryAutoVersion = "telemetry.auto.version",
+    TelemetryDistroVersion = "telemetry.distro.version",
+    AwsEcsClusterArn = "aws.ecs.cluster.arn",
+    AwsEcsContainerArn = "aws.ecs.container.arn",
+    AwsEcsTaskArn = "aws.ecs.task.arn",
+    AwsEcsTaskFamily = "aws.ecs.task.family",
+    AwsEcsLaunchtype = "aws.ecs.launchtype",
+    AwsLogGroupArns = "aws.log.group.arns",
+    AwsLogGroupNames = "aws.log.group.names",
+});
+
+/// The span's attributes, the known keys found in them, and which were consumed
+/// by a block (consumed attributes do not go to metadata).
+pub(crate) struct SpanAttrs<'a> {
+    pub(crate) all: &'a [KeyValue],
+    found: [u32; SPAN_KEYS],
+    consumed: Bits,
+    /// A known key occurs more than once.
+    duplicates: bool,
+}
+
+/// One bit per attribute; no allocation for up to 128 attributes.
+enum Bits {
+    Inline(u128),
+    Heap(Vec<u64>),
+}
+
+impl Bits {
+    fn new(n: usize) -> Bits {
+        if n <= 128 {
+            Bits::Inline(0)
+        } else {
+            Bits::Heap(vec![0; n.div_ceil(64)])
+        }
+    }
+
+    fn set(&mut self, i: usize) {
+        match self {
+            Bits::Inline(b) => *b |= 1 << i,
+            Bits::Heap(v) => v[i / 64] |= 1 << (i % 64),
+        }
+    }
+
+    fn get(&self, i: usize) -> bool {
+        match self {
+            Bits::Inline(b) => *b & (1 << i) != 0,
+            Bits::Heap(v) => v[i / 64] & (1 << (i % 64)) != 0,
+        }
+    }
+}
+
+const NONE: u32 = u32::MAX;
+
+impl<'a> SpanAttrs<'a> {
+    pub(crate) fn new(all: &'a [KeyValue]) -> Self {
+        let mut found = [NONE; SPAN_KEYS];
+        let mut duplicates = false;
+        for (i, kv) in all.iter().enumerate() {
+            if let Some(k) = span_key(kv.key.as_str()) {
+                duplicates |= found[k as usize] != NONE;
+                // The SDK appends repeated `set_attribute` calls: the last one wins,
+                // as it does for any JSON reader of the duplicated metadata key.
+                found[k as usize] = i as u32;
+            }
+        }
+        SpanAttrs {
+            all,
+            found,
+            consumed: Bits::new(all.len()),
+            duplicates,
+        }
+    }
+
+    pub(crate) fn get(&self, k: S) -> Option<&'a Value> {
+        let i = self.found[k as usize];
+        (i != NONE).then(|| &self.all[i as usize].value)
+    }
+
+    pub(crate) fn str(&self, k: S) -> Option<&'a str> {
+        match self.get(k)? {
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// A non-empty string value.
+    pub(crate) fn non_empty(&self, k: S) -> Option<&'a str> {
+        self.str(k).filter(|s| !s.is_empty())
+    }
+
+    /// Any scalar as text (ports may be ints or strings).
+    pub(crate) fn text(&self, k: S) -> Option<Cow<'a, str>> {
+        value_text(self.get(k)?)
+    }
+
+    /// An integer, also from a numeric string or whole float.
+    pub(crate) fn int(&self, k: S) -> Option<i64> {
+        value_int(self.get(k)?)
+    }
+
+    pub(crate) fn has(&self, k: S) -> bool {
+        self.found[k as usize] != NONE
+    }
+
+    /// Marks `k` as consumed (kept out of metadata), every occurrence of it.
+    #[inline]
+    pub(crate) fn consume(&mut self, k: S) {
+        let i = self.found[k as usize];
+        if i == NONE {
+            return;
+        }
+        self.consumed.set(i as usize);
+        if self.duplicates {
+            let key = self.all[i as usize].key.as_str();
+            for (j, kv) in self.all[..i as usize].iter().enumerate() {
+                if kv.key.as_str() == key {
+                    self.consumed.set(j);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn consume_index(&mut self, i: usize) {
+        self.consumed.set(i);
+    }
+
+    pub(crate) fn is_consumed(&self, i: usize) -> bool {
+        self.consumed.get(i)
+    }
+
+    /// Index of the first attribute named `key` (for keys not in the table).
+    pub(crate) fn position(&self, key: &str) -> Option<usize> {
+        if let Some(k) = span_key(key) {
+            let i = self.found[k as usize];
+            return (i != NONE).then_some(i as usize);
+        }
+        self.all.iter().rposition(|kv| kv.key.as_str() == key)
+    }
+}
+
+/// The resource attributes the blocks read.
+pub(crate) struct ResourceAttrs<'a> {
+    found: [Option<&'a Value>; RESOURCE_KEYS],
+    pub(crate) resource: &'a Resource,
+}
+
+impl<'a> ResourceAttrs<'a> {
+    pub(crate) fn new(resource: &'a Resource) -> Self {
+        let mut found = [None; RESOURCE_KEYS];
+        for (k, v) in resource.iter() {
+            if let Some(r) = resource_key(k.as_str()) {
+                found[r as usize] = Some(v);
+            }
+        }
+        ResourceAttrs { found, resource }
+    }
+
+    pub(crate) fn get(&self, k: R) -> Option<&'a Value> {
+        self.found[k as usize]
+    }
+
+    /// A non-empty string value.
+    pub(crate) fn str(&self, k: R) -> Option<&'a str> {
+        match self.get(k)? {
+            Value::String(s) if !s.as_str().is_empty() => Some(s.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The first item of a string list, or the string itself.
+    pub(crate) fn first_str(&self, k: R) -> Option<&'a str> {
+        match self.get(k)? {
+            Value::Array(opentelemetry::Array::String(v)) => v.first().map(|s| s.as_str()),
+            Value::String(s) => Some(s.as_str()),
+            _ => None,
+        }
+        .filter(|s| !s.is_empty())
+    }
+
+    pub(crate) fn text(&self, k: R) -> Option<Cow<'a, str>> {
+        value_text(self.get(k)?)
+    }
+}
+
+/// A scalar as text; `None` for arrays and empty strings.
+pub(crate) fn value_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) if !s.as_str().is_empty() => Some(Cow::Borrowed(s.as_str())),
+        Value::I64(i) => Some(Cow::Owned(i.to_string())),
+        Value::F64(f) => Some(Cow::Owned(f.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+/// An integer from an int, a whole float or a decimal string.
+pub(crate) fn value_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::I64(i) => Some(*i),
+        Value::F64(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
+        Value::String(s) => s.as_str().trim().parse().ok(),
+        _ => None,
+    }
+}

@@ -1,0 +1,262 @@
+//! `http`: request method, URL, user agent, client IP; response status and size.
+//!
+//! Old (`http.method`, `http.url`, `net.peer.ip`, …) and stable
+//! (`http.request.method`, `url.full`, `client.address`, …) semantic conventions
+//! are both read; a stable key wins over its old twin. Without a full URL the
+//! URL is rebuilt as `scheme://host[:port]` followed by `http.target`, or else
+//! by `url.path` (default `/`) and `?url.query`; server spans look for the host in `http.host`,
+//! `http.server_name`, `net.host.name`, `host.name`, `server.address`, others in
+//! `http.host`, `net.peer.name`, `net.peer.ip`, `server.address`. The port is
+//! omitted when it is the scheme's default. URL user info (`user:secret@`) is
+//! removed when redaction is on. Every request string is cut to 250 chars.
+//!
+//! The block exists only when an HTTP attribute is present; the attributes it
+//! used are then kept out of metadata.
+
+use std::borrow::Cow;
+use std::net::IpAddr;
+
+use opentelemetry::trace::SpanKind;
+use opentelemetry::Value;
+use opentelemetry_sdk::trace::SpanData;
+
+use super::attrs::{SpanAttrs, S};
+use crate::limits::truncate;
+use crate::segment::{Http, HttpRequest, HttpResponse};
+use crate::stats::Tally;
+use crate::TranslatorConfig;
+
+/// The schema's limit on `http.request.*` strings, in chars.
+pub const MAX_HTTP_CHARS: usize = 250;
+
+const HTTP_KEYS: &[S] = &[
+    S::HttpMethod,
+    S::HttpRequestMethod,
+    S::HttpClientIp,
+    S::HttpUserAgent,
+    S::UserAgentOriginal,
+    S::HttpStatusCode,
+    S::HttpResponseStatusCode,
+    S::HttpUrl,
+    S::UrlFull,
+    S::HttpScheme,
+    S::UrlScheme,
+    S::HttpHost,
+    S::HttpTarget,
+    S::HttpServerName,
+    S::NetHostPort,
+    S::UrlPath,
+    S::UrlQuery,
+    S::HttpResponseBodySize,
+    S::HttpResponseContentLength,
+];
+
+/// Keys used by the block only when it exists (they also describe non-HTTP calls).
+const NETWORK_KEYS: &[S] = &[
+    S::HostName,
+    S::NetHostName,
+    S::NetPeerName,
+    S::NetPeerPort,
+    S::NetPeerIp,
+    S::NetworkPeerAddress,
+    S::NetworkPeerPort,
+    S::ClientAddress,
+    S::ServerAddress,
+    S::ServerPort,
+];
+
+/// The `http` block of a span, or `None` when it has no HTTP attribute.
+pub(crate) fn make_http<'a>(
+    span: &'a SpanData,
+    attrs: &mut SpanAttrs<'a>,
+    config: &TranslatorConfig,
+    tally: &mut Tally,
+) -> Option<Http<'a>> {
+    if !HTTP_KEYS.iter().any(|k| attrs.has(*k)) {
+        return None;
+    }
+    let mut req = HttpRequest {
+        method: first_str(attrs, S::HttpRequestMethod, S::HttpMethod).map(Cow::Borrowed),
+        user_agent: first_str(attrs, S::UserAgentOriginal, S::HttpUserAgent).map(Cow::Borrowed),
+        ..HttpRequest::default()
+    };
+
+    // client_ip: an explicit (possibly forwarded) client wins over the socket peer.
+    let peer_ip = attrs
+        .non_empty(S::NetPeerIp)
+        .or_else(|| attrs.non_empty(S::NetworkPeerAddress).filter(|a| is_ip(a)));
+    let forwarded = attrs
+        .non_empty(S::ClientAddress)
+        .filter(|a| is_ip(a))
+        .or_else(|| attrs.non_empty(S::HttpClientIp));
+    req.client_ip = forwarded.or(peer_ip).map(Cow::Borrowed);
+    req.x_forwarded_for = forwarded.is_some() && peer_ip.is_none();
+
+    req.url = url(span, attrs, config.redaction);
+
+    for field in [
+        &mut req.method,
+        &mut req.url,
+        &mut req.user_agent,
+        &mut req.client_ip,
+    ] {
+        if let Some(v) = field.take() {
+            *field = Some(truncate(v, MAX_HTTP_CHARS, tally));
+        }
+    }
+
+    let status = attrs
+        .int(S::HttpResponseStatusCode)
+        .or_else(|| attrs.int(S::HttpStatusCode));
+    let content_length = attrs
+        .int(S::HttpResponseBodySize)
+        .or_else(|| attrs.int(S::HttpResponseContentLength))
+        .or_else(|| received_size(span, attrs));
+    let response = (status.is_some() || content_length.is_some()).then_some(HttpResponse {
+        status,
+        content_length,
+    });
+
+    for k in HTTP_KEYS.iter().chain(NETWORK_KEYS) {
+        attrs.consume(*k);
+    }
+    let has_request = req.method.is_some()
+        || req.url.is_some()
+        || req.user_agent.is_some()
+        || req.client_ip.is_some();
+    Some(Http {
+        request: has_request.then_some(req),
+        response,
+    })
+}
+
+fn first_str<'a>(attrs: &SpanAttrs<'a>, stable: S, old: S) -> Option<&'a str> {
+    attrs.non_empty(stable).or_else(|| attrs.non_empty(old))
+}
+
+fn is_ip(s: &str) -> bool {
+    s.parse::<IpAddr>().is_ok()
+}
+
+/// The full URL, given or rebuilt; `None` when no host is known.
+fn url<'a>(span: &SpanData, attrs: &SpanAttrs<'a>, redact: bool) -> Option<Cow<'a, str>> {
+    if let Some(full) = first_str(attrs, S::UrlFull, S::HttpUrl) {
+        return Some(if redact {
+            strip_user_info(full)
+        } else {
+            Cow::Borrowed(full)
+        });
+    }
+    let scheme = first_str(attrs, S::UrlScheme, S::HttpScheme).unwrap_or("http");
+    let http_host = attrs.non_empty(S::HttpHost);
+    let (host, port) = if span.span_kind == SpanKind::Server {
+        let host = http_host
+            .or_else(|| attrs.non_empty(S::HttpServerName))
+            .or_else(|| attrs.non_empty(S::NetHostName))
+            .or_else(|| attrs.non_empty(S::HostName))
+            .or_else(|| attrs.non_empty(S::ServerAddress));
+        let port = attrs
+            .text(S::NetHostPort)
+            .or_else(|| attrs.text(S::ServerPort));
+        (host, port)
+    } else {
+        let host = http_host
+            .or_else(|| attrs.non_empty(S::NetPeerName))
+            .or_else(|| attrs.non_empty(S::NetPeerIp))
+            .or_else(|| attrs.non_empty(S::ServerAddress));
+        let port = attrs
+            .text(S::NetPeerPort)
+            .or_else(|| attrs.text(S::ServerPort))
+            .or_else(|| attrs.text(S::NetworkPeerPort));
+        (host, port)
+    };
+    let host = host?;
+    let mut url = String::with_capacity(scheme.len() + host.len() + 64);
+    url.push_str(scheme);
+    url.push_str("://");
+    url.push_str(host);
+    // `http.host` already carries the port when it is not the default.
+    if http_host.is_none() {
+        if let Some(port) = port.filter(|p| !p.is_empty()) {
+            let default =
+                (scheme == "http" && port == "80") || (scheme == "https" && port == "443");
+            if !default {
+                url.push(':');
+                url.push_str(&port);
+            }
+        }
+    }
+    if let Some(target) = attrs.non_empty(S::HttpTarget) {
+        url.push_str(target);
+    } else {
+        url.push_str(attrs.non_empty(S::UrlPath).unwrap_or("/"));
+        if let Some(q) = attrs.non_empty(S::UrlQuery) {
+            if !q.starts_with('?') {
+                url.push('?');
+            }
+            url.push_str(q);
+        }
+    }
+    Some(Cow::Owned(url))
+}
+
+/// `scheme://user:secret@host/…` without the user info.
+fn strip_user_info(url: &str) -> Cow<'_, str> {
+    let Some(start) = url.find("://").map(|i| i + 3) else {
+        return Cow::Borrowed(url);
+    };
+    let authority_end = url[start..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| start + i);
+    match url[start..authority_end].rfind('@') {
+        Some(at) => Cow::Owned(format!("{}{}", &url[..start], &url[start + at + 1..])),
+        None => Cow::Borrowed(url),
+    }
+}
+
+/// The payload size of a `message.type=RECEIVED` message, on the span or an event.
+fn received_size(span: &SpanData, attrs: &SpanAttrs<'_>) -> Option<i64> {
+    let size_keys = [
+        "messaging.message_payload_size_bytes",
+        "messaging.message.body.size",
+    ];
+    if attrs.str(S::MessageType) == Some("RECEIVED") {
+        if let Some(n) = attrs
+            .int(S::MessagingPayloadSize)
+            .or_else(|| attrs.int(S::MessagingBodySize))
+        {
+            return Some(n);
+        }
+    }
+    span.events.iter().find_map(|e| {
+        let received = e.attributes.iter().any(|kv| {
+            kv.key.as_str() == "message.type"
+                && matches!(&kv.value, Value::String(s) if s.as_str() == "RECEIVED")
+        });
+        if !received {
+            return None;
+        }
+        e.attributes
+            .iter()
+            .find(|kv| size_keys.contains(&kv.key.as_str()))
+            .and_then(|kv| super::attrs::value_int(&kv.value))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_info_is_removed_from_urls() {
+        assert_eq!(
+            strip_user_info("https://u:p@h.com/x?a=@"),
+            "https://h.com/x?a=@"
+        );
+        assert!(matches!(
+            strip_user_info("https://h.com/a@b"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(strip_user_info("no-scheme"), "no-scheme");
+    }
+}

@@ -1,0 +1,217 @@
+//! `metadata`: everything not mapped elsewhere, never indexed.
+//!
+//! * `default`: every span attribute no block used, under its own key with its
+//!   typed value (empty strings skipped, as the collector does); would-be
+//!   annotations that could not be one; on segments, every resource attribute
+//!   as `otel.resource.<key>` (configurable).
+//! * `aws.xray.metadata.<ns>` attributes holding a JSON object become namespace
+//!   `<ns>` (`default` merges into `default`); anything else stays in `default`
+//!   under the full key.
+//! * `otel`: `events` — the span events that are not exceptions, each
+//!   `{"name", "time" (epoch s), "attributes"}` (the collector drops them) — and
+//!   the SDK's `dropped_attributes_count` / `dropped_events_count` /
+//!   `dropped_links_count` when not zero, so nothing disappears unseen.
+//!
+//! Redacted keys (see [`TranslatorConfig`]) are written with the value
+//! `[REDACTED]`.
+
+use std::borrow::Cow;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::trace::SpanData;
+
+use super::annotations::{Selected, RESOURCE_PREFIX};
+use super::attrs::{ResourceAttrs, SpanAttrs, S};
+use crate::config::REDACTED;
+use crate::segment::{Entry, EntryKey, EntryValue, Metadata};
+use crate::stats::Tally;
+use crate::TranslatorConfig;
+
+/// Attributes `aws.xray.metadata.<ns>` holding a JSON object become namespace `<ns>`.
+pub const METADATA_PREFIX: &str = "aws.xray.metadata.";
+/// The namespace of span events and SDK drop counts.
+pub const OTEL_NAMESPACE: &str = "otel";
+
+/// The metadata of a span.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn make_metadata<'a>(
+    span: &'a SpanData,
+    attrs: &SpanAttrs<'a>,
+    res: &ResourceAttrs<'a>,
+    is_segment: bool,
+    config: &TranslatorConfig,
+    selected: &mut Selected<'a>,
+    tally: &mut Tally,
+) -> Metadata<'a> {
+    let resource_len = if is_segment && config.resource_in_metadata {
+        res.resource.len()
+    } else {
+        0
+    };
+    let mut default: Vec<Entry<'a>> = Vec::with_capacity(attrs.all.len() + resource_len);
+    let mut extra: Vec<(Cow<'a, str>, Vec<Entry<'a>>)> = Vec::new();
+    for (i, kv) in attrs.all.iter().enumerate() {
+        if attrs.is_consumed(i) {
+            continue;
+        }
+        let key = kv.key.as_str();
+        if let Some(ns) = key.strip_prefix(METADATA_PREFIX) {
+            if let Some(object) = json_object(&kv.value) {
+                if config.is_redacted(key) {
+                    tally.redactions += 1;
+                    default.push(redacted(key));
+                    continue;
+                }
+                let entries = object.into_iter().map(|(k, v)| Entry {
+                    key: EntryKey::Plain(Cow::Owned(k)),
+                    value: EntryValue::Json(v),
+                });
+                if ns.eq_ignore_ascii_case("default") {
+                    default.extend(entries);
+                } else {
+                    merge_namespace(&mut extra, Cow::Borrowed(ns), entries);
+                }
+                continue;
+            }
+        }
+        if matches!(&kv.value, Value::String(s) if s.as_str().is_empty()) {
+            continue;
+        }
+        default.push(entry(kv, config, tally));
+    }
+    default.append(&mut selected.overflow);
+
+    if is_segment && config.resource_in_metadata {
+        for (k, v) in res.resource.iter() {
+            let k = k.as_str();
+            if selected.resource_keys.contains(&k)
+                || matches!(v, Value::String(s) if s.as_str().is_empty())
+            {
+                continue;
+            }
+            let value = if config.is_redacted(k) {
+                tally.redactions += 1;
+                EntryValue::Str(Cow::Borrowed(REDACTED))
+            } else {
+                EntryValue::Attribute(v)
+            };
+            default.push(Entry {
+                key: EntryKey::Prefixed(RESOURCE_PREFIX, k),
+                value,
+            });
+        }
+    }
+
+    let otel = otel_namespace(span, attrs, config, tally);
+    let mut namespaces = Vec::with_capacity(2 + extra.len());
+    namespaces.push((Cow::Borrowed("default"), default));
+    namespaces.extend(extra);
+    if !otel.is_empty() {
+        merge_namespace(&mut namespaces, Cow::Borrowed(OTEL_NAMESPACE), otel);
+    }
+    Metadata { namespaces }
+}
+
+/// Adds `entries` to namespace `name`, so no namespace is written twice.
+fn merge_namespace<'a>(
+    namespaces: &mut Vec<(Cow<'a, str>, Vec<Entry<'a>>)>,
+    name: Cow<'a, str>,
+    entries: impl IntoIterator<Item = Entry<'a>>,
+) {
+    match namespaces.iter_mut().find(|(n, _)| *n == name) {
+        Some((_, have)) => have.extend(entries),
+        None => namespaces.push((name, entries.into_iter().collect())),
+    }
+}
+
+fn json_object(v: &Value) -> Option<serde_json::Map<String, serde_json::Value>> {
+    match v {
+        Value::String(s) => serde_json::from_str(s.as_str()).ok(),
+        _ => None,
+    }
+}
+
+fn redacted(key: &str) -> Entry<'_> {
+    Entry {
+        key: EntryKey::Plain(Cow::Borrowed(key)),
+        value: EntryValue::Str(Cow::Borrowed(REDACTED)),
+    }
+}
+
+/// An attribute as a metadata entry, redacted when its key says so.
+pub(crate) fn entry<'a>(
+    kv: &'a KeyValue,
+    config: &TranslatorConfig,
+    tally: &mut Tally,
+) -> Entry<'a> {
+    let key = kv.key.as_str();
+    if config.is_redacted(key) {
+        tally.redactions += 1;
+        return redacted(key);
+    }
+    Entry {
+        key: EntryKey::Plain(Cow::Borrowed(key)),
+        value: EntryValue::Attribute(&kv.value),
+    }
+}
+
+/// Non-exception events and the SDK's drop counts.
+fn otel_namespace<'a>(
+    span: &'a SpanData,
+    attrs: &SpanAttrs<'a>,
+    config: &TranslatorConfig,
+    tally: &mut Tally,
+) -> Vec<Entry<'a>> {
+    let mut out = Vec::new();
+    let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
+    if config.events_in_metadata {
+        let events: Vec<EntryValue<'a>> = span
+            .events
+            .iter()
+            .filter(|e| e.name != "exception" && !(aws_api && e.name == "HTTP request failure"))
+            .map(|e| {
+                let mut fields = vec![
+                    Entry {
+                        key: EntryKey::Plain(Cow::Borrowed("name")),
+                        value: EntryValue::Str(Cow::Borrowed(e.name.as_ref())),
+                    },
+                    Entry {
+                        key: EntryKey::Plain(Cow::Borrowed("time")),
+                        value: EntryValue::Time(super::epoch_seconds(e.timestamp)),
+                    },
+                ];
+                if !e.attributes.is_empty() {
+                    fields.push(Entry {
+                        key: EntryKey::Plain(Cow::Borrowed("attributes")),
+                        value: EntryValue::Map(
+                            e.attributes
+                                .iter()
+                                .map(|kv| entry(kv, config, tally))
+                                .collect(),
+                        ),
+                    });
+                }
+                EntryValue::Map(fields)
+            })
+            .collect();
+        if !events.is_empty() {
+            out.push(Entry {
+                key: EntryKey::Plain(Cow::Borrowed("events")),
+                value: EntryValue::List(events),
+            });
+        }
+    }
+    for (name, n) in [
+        ("dropped_attributes_count", span.dropped_attributes_count),
+        ("dropped_events_count", span.events.dropped_count),
+        ("dropped_links_count", span.links.dropped_count),
+    ] {
+        if n != 0 {
+            out.push(Entry {
+                key: EntryKey::Plain(Cow::Borrowed(name)),
+                value: EntryValue::Int(i64::from(n)),
+            });
+        }
+    }
+    out
+}

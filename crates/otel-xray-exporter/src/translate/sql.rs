@@ -1,0 +1,145 @@
+//! `sql`, for spans calling an SQL database.
+//!
+//! Only when `db.system.name` / `db.system` names an SQL system — compared
+//! case-insensitively, unlike the collector (`MySQL` counts). `url` is the span
+//! name (as the collector does: connection strings may hold secrets);
+//! `connection_string` is `db.connection_string` (or `localhost`) + `/` +
+//! `db.namespace` / `db.name`, with any `user:password@` removed;
+//! `sanitized_query` is `db.query.text` / `db.statement` as recorded;
+//! `database_type` the lower-cased system; `user` is `db.user` (≤ 250 chars).
+//! Non-SQL systems (redis, mongodb, …) get no block and keep their `db.*`
+//! attributes in metadata.
+
+use std::borrow::Cow;
+
+use super::attrs::{SpanAttrs, S};
+use crate::limits::truncate;
+use crate::segment::Sql;
+use crate::stats::Tally;
+
+const SQL_SYSTEMS: &[&str] = &[
+    "db2",
+    "derby",
+    "hive",
+    "mariadb",
+    "mssql",
+    "mysql",
+    "oracle",
+    "postgresql",
+    "sqlite",
+    "teradata",
+    "other_sql",
+    "ibm.db2",
+    "microsoft.sql_server",
+    "oracle.db",
+    "h2",
+    "hsqldb",
+    "cockroachdb",
+    "trino",
+    "clickhouse",
+];
+
+/// The `sql` block, or `None` for non-SQL (or no) databases.
+pub(crate) fn make_sql<'a>(
+    span_name: &'a str,
+    attrs: &mut SpanAttrs<'a>,
+    tally: &mut Tally,
+) -> Option<Sql<'a>> {
+    let system = attrs
+        .non_empty(S::DbSystemName)
+        .or_else(|| attrs.non_empty(S::DbSystem))?;
+    if !SQL_SYSTEMS.iter().any(|s| s.eq_ignore_ascii_case(system)) {
+        return None;
+    }
+    let database = attrs
+        .non_empty(S::DbNamespace)
+        .or_else(|| attrs.non_empty(S::DbName))
+        .unwrap_or("");
+    let conn = attrs
+        .non_empty(S::DbConnectionString)
+        .map(strip_password)
+        .unwrap_or(Cow::Borrowed("localhost"));
+    let sql = Sql {
+        url: (!span_name.is_empty()).then_some(Cow::Borrowed(span_name)),
+        connection_string: Some(Cow::Owned(format!("{conn}/{database}"))),
+        database_type: Some(if system.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(system.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(system)
+        }),
+        user: attrs
+            .non_empty(S::DbUser)
+            .map(|u| truncate(Cow::Borrowed(u), 250, tally)),
+        sanitized_query: attrs
+            .non_empty(S::DbQueryText)
+            .or_else(|| attrs.non_empty(S::DbStatement))
+            .map(Cow::Borrowed),
+    };
+    for k in [
+        S::DbSystem,
+        S::DbSystemName,
+        S::DbNamespace,
+        S::DbName,
+        S::DbConnectionString,
+        S::DbUser,
+        S::DbQueryText,
+        S::DbStatement,
+    ] {
+        attrs.consume(k);
+    }
+    Some(sql)
+}
+
+/// `scheme://user:password@host` → `scheme://user@host`; `Password=…;` pairs removed.
+fn strip_password(conn: &str) -> Cow<'_, str> {
+    if let Some(start) = conn.find("://").map(|i| i + 3) {
+        let end = conn[start..]
+            .find(['/', '?'])
+            .map_or(conn.len(), |i| start + i);
+        if let Some(at) = conn[start..end].rfind('@') {
+            let user_info = &conn[start..start + at];
+            if let Some((user, _)) = user_info.split_once(':') {
+                return Cow::Owned(format!("{}{user}{}", &conn[..start], &conn[start + at..]));
+            }
+        }
+        return Cow::Borrowed(conn);
+    }
+    if conn.to_ascii_lowercase().contains("password=") || conn.to_ascii_lowercase().contains("pwd=")
+    {
+        let kept: Vec<&str> = conn
+            .split(';')
+            .filter(|kv| {
+                let k = kv
+                    .split('=')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                k != "password" && k != "pwd"
+            })
+            .collect();
+        return Cow::Owned(kept.join(";"));
+    }
+    Cow::Borrowed(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_the_connection_string() {
+        assert_eq!(
+            strip_password("postgres://app:s3cret@db:5432"),
+            "postgres://app@db:5432"
+        );
+        assert_eq!(
+            strip_password("Server=db;User Id=a;Password=x;"),
+            "Server=db;User Id=a;"
+        );
+        assert!(matches!(
+            strip_password("mysql://db:3306"),
+            Cow::Borrowed(_)
+        ));
+    }
+}
