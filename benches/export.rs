@@ -79,26 +79,12 @@ fn udp(c: &mut Criterion) {
         .unwrap();
     let spans: Vec<SpanData> = (0..BATCH as u64).map(span).collect();
     // The same documents the span path produces, serialised once.
-    let docs: Vec<String> = {
-        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-        struct W(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-        impl std::io::Write for W {
-            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(b);
-                Ok(b.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let w = XrayExporter::builder()
-            .with_writer(W(out.clone()))
-            .build()
-            .unwrap();
-        rt.block_on(w.export(spans.clone())).unwrap();
-        let text = String::from_utf8(out.lock().unwrap().clone()).unwrap();
-        text.lines().map(str::to_owned).collect()
-    };
+    let translator = otel_xray_exporter::Translator::default();
+    let resource = opentelemetry_sdk::Resource::builder_empty().build();
+    let docs: Vec<String> = spans
+        .iter()
+        .map(|s| translator.translate_json(s, &resource).unwrap())
+        .collect();
     assert_eq!(docs.len(), BATCH);
 
     let mut group = c.benchmark_group("udp");
