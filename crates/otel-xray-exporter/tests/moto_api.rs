@@ -140,3 +140,18 @@ async fn a_tokio_app_can_lend_its_runtime() {
         1
     );
 }
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_private_runtime_works_and_drops_inside_an_async_context() {
+    let moto = MotoServer::start();
+    let exporter = XrayExporter::builder()
+        .with_xray_client(client(&moto.endpoint_url()))
+        .build()
+        .unwrap();
+    // Awaited on a current-thread runtime: the calls run on the exporter's
+    // own runtime thread, so this does not deadlock.
+    let report = exporter.send_documents(vec![document(1, 0)]).await;
+    assert_eq!(report.sent, 1);
+    // Dropping here must not tear a runtime down inside this async context.
+    drop(exporter);
+}
