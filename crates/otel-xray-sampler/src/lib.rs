@@ -1,2 +1,56 @@
-//! otel_xray_sampler (filled in by its issue).
+//! The AWS X-Ray remote sampler for OpenTelemetry.
+//!
+//! Sampling rules are configured centrally in X-Ray (priority, reservoir per second, fixed rate,
+//! and globs on service name/type, host, HTTP method, URL path, resource ARN and span attributes).
+//! [`XrayRemoteSampler`] polls them with `GetSamplingRules`, reports per-rule request / sampled /
+//! borrowed counts and receives its reservoir quota with `GetSamplingTargets`, and decides each span
+//! without locks or allocation.
+//!
+//! Wiring, with the otel-xray propagator deciding nothing for `Sampled=?` headers:
+//!
+//! ```no_run
+//! use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+//! use opentelemetry_sdk::Resource;
+//! use otel_xray_sampler::XrayRemoteSampler;
+//!
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+//! let resource = Resource::builder().with_service_name("checkout").build();
+//! let xray = XrayRemoteSampler::builder()
+//!     .with_resource(resource.clone())
+//!     .with_sdk_config(&aws)
+//!     .build()?;
+//! // Children follow their parent; roots (and deferred parents, via the propagator's wrapper)
+//! // are decided by the X-Ray rules.
+//! let provider = SdkTracerProvider::builder()
+//!     .with_resource(resource)
+//!     .with_sampler(Sampler::ParentBased(Box::new(xray.clone())))
+//!     .build();
+//! // ... on exit:
+//! xray.shutdown();
+//! # Ok(()) }
+//! ```
+//!
+//! To reach X-Ray through the X-Ray daemon or an ADOT collector's proxy instead of the public
+//! endpoint, give [`XrayRemoteSamplerBuilder::with_client`] a client configured with
+//! `endpoint_url("http://localhost:2000")`.
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod error;
+mod manifest;
+mod matcher;
+mod poller;
+mod reservoir;
+mod rule;
+mod sampler;
+mod sampling_request;
+mod stats;
+
+pub use error::{BuildError, RuleError};
+pub use rule::{SamplingRule, MAX_PATTERN_LEN, MAX_RULE_NAME_LEN, SUPPORTED_RULE_VERSION};
+pub use sampler::{
+    XrayRemoteSampler, XrayRemoteSamplerBuilder, DEFAULT_RULES_INTERVAL, DEFAULT_RULES_TTL,
+    DEFAULT_TARGETS_INTERVAL,
+};
+pub use stats::SamplerStats;

@@ -1,0 +1,323 @@
+//! The manifest: the sorted rule set in force, each rule with its live target and statistics, and the
+//! decision made on the hot path.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwapOption;
+use opentelemetry::trace::TraceId;
+use opentelemetry::KeyValue;
+
+use crate::matcher::{prefix_word, Pattern, PrefixFilter};
+use crate::reservoir::{rate_threshold, under_threshold, Reservoir, StripedStatistics};
+use crate::rule::SamplingRule;
+use crate::sampling_request::{with_value_text, ResourceContext, SpanFields};
+use crate::stats::Counters;
+
+/// `quota_expiry_ms` before the first target: the rule borrows 1 request per second.
+const NO_TARGET: u64 = u64::MAX;
+
+/// A rule in force: compiled patterns, the target X-Ray assigned, and statistics to report.
+#[derive(Debug)]
+pub(crate) struct LiveRule {
+    pub(crate) rule: SamplingRule,
+    http_method: Pattern,
+    host: Pattern,
+    url_path: Pattern,
+    resource_arn: Pattern,
+    attributes: Vec<(String, Pattern)>,
+    /// Service name, service type and (when the resource has it) resource ARN all match.
+    applies_to_service: bool,
+    /// On Lambda the ARN is the span's `cloud.resource_id`, so it is checked per span.
+    arn_per_span: bool,
+    pub(crate) stats: StripedStatistics,
+    /// 1 per second until X-Ray assigns a quota.
+    borrowing: Reservoir,
+    /// The assigned quota per second.
+    reservoir: Reservoir,
+    quota: AtomicU32,
+    quota_expiry_ms: AtomicU64,
+    fixed_rate: AtomicU64,
+    /// Engine time at which statistics for this rule are next due (the target's `Interval`).
+    pub(crate) next_report_ms: AtomicU64,
+}
+
+impl LiveRule {
+    pub(crate) fn new(rule: SamplingRule, ctx: &ResourceContext) -> Self {
+        let service_name = Pattern::new(&rule.service_name);
+        let service_type = Pattern::new(&rule.service_type);
+        let resource_arn = Pattern::new(&rule.resource_arn);
+        let arn_per_span = ctx.arn_from_span && !resource_arn.is_any();
+        let applies_to_service = service_name.matches_opt(ctx.service_name.as_deref())
+            && service_type.matches_opt(ctx.service_type)
+            && (arn_per_span || resource_arn.matches_opt(ctx.resource_arn.as_deref()));
+        Self {
+            http_method: Pattern::new(&rule.http_method),
+            host: Pattern::new(&rule.host),
+            url_path: Pattern::new(&rule.url_path),
+            attributes: rule
+                .attributes
+                .iter()
+                .map(|(k, v)| (k.clone(), Pattern::new(v)))
+                .collect(),
+            resource_arn,
+            applies_to_service,
+            arn_per_span,
+            stats: StripedStatistics::default(),
+            borrowing: Reservoir::new(),
+            reservoir: Reservoir::new(),
+            quota: AtomicU32::new(0),
+            quota_expiry_ms: AtomicU64::new(NO_TARGET),
+            fixed_rate: AtomicU64::new(rate_threshold(rule.fixed_rate)),
+            next_report_ms: AtomicU64::new(0),
+            rule,
+        }
+    }
+
+    fn uses_span_fields(&self) -> bool {
+        self.arn_per_span
+            || !self.http_method.is_any()
+            || !self.url_path.is_any()
+            || !self.host.is_any()
+    }
+
+    /// Request-side matching; the service side was decided when the rule was loaded.
+    #[inline]
+    fn matches(&self, fields: &SpanFields<'_>, attributes: &[KeyValue]) -> bool {
+        self.http_method.matches_opt(fields.http_method)
+            && self.url_path.matches_opt(fields.url_path)
+            && self.host.matches_opt(fields.host)
+            && (!self.arn_per_span || self.resource_arn.matches_opt(fields.cloud_resource_id))
+            && self.attributes.iter().all(|(key, pattern)| {
+                attributes
+                    .iter()
+                    .find(|kv| kv.key.as_str() == key)
+                    .and_then(|kv| with_value_text(&kv.value, |text| pattern.matches(text)))
+                    .unwrap_or(false)
+            })
+    }
+
+    /// Reservoir first (borrowed 1/s until X-Ray assigns a quota, then the quota until its TTL),
+    /// then the fixed rate.
+    fn sample(&self, now_ms: u64, trace_id: TraceId) -> bool {
+        let second = (now_ms / 1000) as u32;
+        let expiry = self.quota_expiry_ms.load(Ordering::Acquire);
+        let (sampled, borrowed) = if expiry == NO_TARGET {
+            if self.rule.reservoir_size > 0 && self.borrowing.take(second, 1) {
+                (true, true)
+            } else {
+                (self.fixed_rate_sample(trace_id), false)
+            }
+        } else if now_ms < expiry
+            && self
+                .reservoir
+                .take(second, self.quota.load(Ordering::Relaxed))
+        {
+            (true, false)
+        } else {
+            (self.fixed_rate_sample(trace_id), false)
+        };
+        self.stats.record(sampled, borrowed);
+        sampled
+    }
+
+    fn fixed_rate_sample(&self, trace_id: TraceId) -> bool {
+        under_threshold(trace_id, self.fixed_rate.load(Ordering::Relaxed))
+    }
+
+    /// Installs a target from `GetSamplingTargets`. `quota` is `(per second, expiry in engine ms)`;
+    /// without one the previous quota (if any) stays until its own expiry.
+    pub(crate) fn apply_target(&self, fixed_rate: f64, quota: Option<(u32, u64)>) {
+        self.fixed_rate
+            .store(rate_threshold(fixed_rate), Ordering::Relaxed);
+        if let Some((per_second, expiry_ms)) = quota {
+            self.quota.store(per_second, Ordering::Relaxed);
+            // Release: a decision that sees the expiry also sees the quota stored before it.
+            self.quota_expiry_ms
+                .store(expiry_ms.min(NO_TARGET - 1), Ordering::Release);
+        }
+    }
+
+    /// The quota per second and its expiry (engine ms), once X-Ray has assigned one.
+    pub(crate) fn target(&self) -> Option<(u32, u64)> {
+        let expiry = self.quota_expiry_ms.load(Ordering::Acquire);
+        (expiry != NO_TARGET).then(|| (self.quota.load(Ordering::Relaxed), expiry))
+    }
+}
+
+/// One immutable rule set, swapped atomically when X-Ray serves new rules.
+#[derive(Debug)]
+pub(crate) struct Manifest {
+    /// All valid rules, by priority then name.
+    pub(crate) rules: Vec<Arc<LiveRule>>,
+    /// The subset that can match this service.
+    candidates: Vec<Arc<LiveRule>>,
+    /// Per candidate, contiguous: prefix filters on HTTP method, URL path and host.
+    filters: Vec<[PrefixFilter; 3]>,
+    /// Whether any candidate looks at HTTP fields or the span's ARN; if none does, the attributes
+    /// are not scanned for them.
+    needs_fields: bool,
+    /// Engine time after which the rules are too old to trust (no successful poll for the TTL).
+    expires_at_ms: u64,
+    /// Wall-clock time the rules were fetched, compared with `LastRuleModification`.
+    pub(crate) fetched_at: SystemTime,
+}
+
+/// The decision engine shared by the sampler's clones and its pollers.
+#[derive(Debug)]
+pub(crate) struct Engine {
+    manifest: ArcSwapOption<Manifest>,
+    resource: ResourceContext,
+    /// X-Ray's default rule applied locally: 1/s reservoir + 5 %.
+    fallback: LiveRule,
+    base: Instant,
+    manifest_ttl: Duration,
+    pub(crate) counters: Counters,
+}
+
+impl Engine {
+    pub(crate) fn new(resource: ResourceContext, manifest_ttl: Duration) -> Self {
+        Self {
+            manifest: ArcSwapOption::empty(),
+            fallback: LiveRule::new(SamplingRule::default_rule(), &ResourceContext::default()),
+            resource,
+            base: Instant::now(),
+            manifest_ttl,
+            counters: Counters::default(),
+        }
+    }
+
+    /// Milliseconds since the engine was created (monotonic).
+    pub(crate) fn now_ms(&self) -> u64 {
+        self.base.elapsed().as_millis() as u64
+    }
+
+    /// Converts an absolute wall-clock time (a quota TTL) to engine time.
+    pub(crate) fn engine_ms_at(&self, when: SystemTime) -> u64 {
+        let now_ms = self.now_ms();
+        match when.duration_since(SystemTime::now()) {
+            Ok(ahead) => now_ms.saturating_add(ahead.as_millis() as u64),
+            Err(behind) => now_ms.saturating_sub(behind.duration().as_millis() as u64),
+        }
+    }
+
+    pub(crate) fn decide(&self, trace_id: TraceId, attributes: &[KeyValue]) -> bool {
+        self.decide_at(self.now_ms(), trace_id, attributes)
+    }
+
+    pub(crate) fn decide_at(
+        &self,
+        now_ms: u64,
+        trace_id: TraceId,
+        attributes: &[KeyValue],
+    ) -> bool {
+        let guard = self.manifest.load();
+        let Some(manifest) = guard.as_ref().filter(|m| now_ms < m.expires_at_ms) else {
+            return self.fallback.sample(now_ms, trace_id);
+        };
+        let fields = if manifest.needs_fields {
+            SpanFields::extract(attributes)
+        } else {
+            SpanFields::default()
+        };
+        let words = [
+            prefix_word(fields.http_method),
+            prefix_word(fields.url_path),
+            prefix_word(fields.host),
+        ];
+        for (filter, rule) in manifest.filters.iter().zip(&manifest.candidates) {
+            let admitted = filter[0].admits(words[0])
+                && filter[1].admits(words[1])
+                && filter[2].admits(words[2]);
+            if admitted && rule.matches(&fields, attributes) {
+                return rule.sample(now_ms, trace_id);
+            }
+        }
+        // X-Ray always serves the catch-all `Default`; reaching here means it was left out.
+        self.counters.unmatched.fetch_add(1, Ordering::Relaxed);
+        self.fallback.sample(now_ms, trace_id)
+    }
+
+    /// Replaces the rule set. A rule whose definition did not change keeps its target and unreported
+    /// statistics. `ttl` of `None` never expires (local rules).
+    pub(crate) fn install(&self, mut rules: Vec<SamplingRule>, ttl: Option<Duration>) {
+        rules.sort_by(|a, b| {
+            a.priority
+                .cmp(&b.priority)
+                .then_with(|| a.rule_name.cmp(&b.rule_name))
+        });
+        // Names are unique in X-Ray; a duplicate from a broken endpoint would share statistics.
+        rules.dedup_by(|b, a| {
+            let dup = a.rule_name == b.rule_name;
+            if dup {
+                self.counters.rules_rejected.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(rule = %b.rule_name, "duplicate X-Ray sampling rule name ignored");
+            }
+            dup
+        });
+        let previous = self.manifest.load_full();
+        let live: Vec<Arc<LiveRule>> = rules
+            .into_iter()
+            .map(|rule| {
+                previous
+                    .as_ref()
+                    .and_then(|m| m.rules.iter().find(|old| old.rule == rule).cloned())
+                    .unwrap_or_else(|| Arc::new(LiveRule::new(rule, &self.resource)))
+            })
+            .collect();
+        let candidates: Vec<Arc<LiveRule>> = live
+            .iter()
+            .filter(|r| r.applies_to_service)
+            .cloned()
+            .collect();
+        let needs_fields = candidates.iter().any(|r| r.uses_span_fields());
+        let filters = candidates
+            .iter()
+            .map(|r| {
+                [
+                    PrefixFilter::of(&r.http_method),
+                    PrefixFilter::of(&r.url_path),
+                    PrefixFilter::of(&r.host),
+                ]
+            })
+            .collect();
+        let expires_at_ms = match ttl {
+            Some(ttl) => self.now_ms().saturating_add(ttl.as_millis() as u64),
+            None => u64::MAX,
+        };
+        self.manifest.store(Some(Arc::new(Manifest {
+            rules: live,
+            candidates,
+            filters,
+            needs_fields,
+            expires_at_ms,
+            fetched_at: SystemTime::now(),
+        })));
+    }
+
+    pub(crate) fn install_polled(&self, rules: Vec<SamplingRule>) {
+        self.install(rules, Some(self.manifest_ttl));
+    }
+
+    pub(crate) fn manifest(&self) -> Option<Arc<Manifest>> {
+        self.manifest.load_full()
+    }
+
+    /// Whether the fallback is in force (no rules yet, or rules older than the TTL).
+    pub(crate) fn in_fallback(&self) -> bool {
+        let now = self.now_ms();
+        self.manifest
+            .load()
+            .as_ref()
+            .is_none_or(|m| now >= m.expires_at_ms)
+    }
+
+    pub(crate) fn fallback_stats(&self) -> crate::reservoir::Counts {
+        self.fallback.stats.peek()
+    }
+}
+
+#[cfg(test)]
+#[path = "manifest_tests.rs"]
+mod tests;

@@ -1,0 +1,335 @@
+//! What a sampling rule is matched against: the request seen through span attributes (old and new
+//! HTTP semantic conventions) and the service seen through the resource.
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::Resource;
+
+/// X-Ray origin (`ServiceType`) for each `cloud.platform` value X-Ray knows.
+const SERVICE_TYPES: &[(&str, &str)] = &[
+    ("aws_ec2", "AWS::EC2::Instance"),
+    ("aws_ecs", "AWS::ECS::Container"),
+    ("aws_eks", "AWS::EKS::Container"),
+    (
+        "aws_elastic_beanstalk",
+        "AWS::ElasticBeanstalk::Environment",
+    ),
+    ("aws_lambda", "AWS::Lambda::Function"),
+];
+
+/// The resource side of matching, read once when the sampler is built.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ResourceContext {
+    /// `service.name`.
+    pub(crate) service_name: Option<String>,
+    /// X-Ray origin derived from `cloud.platform`.
+    pub(crate) service_type: Option<&'static str>,
+    /// `aws.ecs.container.arn`, or on Lambda the resource's `cloud.resource_id`.
+    pub(crate) resource_arn: Option<String>,
+    /// On Lambda without a resource ARN, the span's `cloud.resource_id` is the ARN.
+    pub(crate) arn_from_span: bool,
+}
+
+fn string_attr(resource: &Resource, key: &'static str) -> Option<String> {
+    match resource.get_ref(&opentelemetry::Key::from_static_str(key)) {
+        Some(Value::String(s)) => Some(s.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+impl ResourceContext {
+    pub(crate) fn from_resource(resource: &Resource) -> Self {
+        let platform = string_attr(resource, "cloud.platform");
+        let service_type = platform.as_deref().and_then(|p| {
+            SERVICE_TYPES
+                .iter()
+                .find(|(otel, _)| *otel == p)
+                .map(|(_, xray)| *xray)
+        });
+        let is_lambda = platform.as_deref() == Some("aws_lambda");
+        let mut resource_arn = string_attr(resource, "aws.ecs.container.arn");
+        if resource_arn.is_none() && is_lambda {
+            resource_arn = string_attr(resource, "cloud.resource_id");
+        }
+        Self {
+            service_name: string_attr(resource, "service.name"),
+            service_type,
+            arn_from_span: resource_arn.is_none() && is_lambda,
+            resource_arn,
+        }
+    }
+}
+
+/// The request fields of one span, borrowed from its attributes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SpanFields<'a> {
+    pub(crate) http_method: Option<&'a str>,
+    pub(crate) host: Option<&'a str>,
+    pub(crate) url_path: Option<&'a str>,
+    pub(crate) cloud_resource_id: Option<&'a str>,
+}
+
+/// Which attribute supplied a field; a higher rank wins, so new semantic conventions take
+/// precedence over old ones whatever the attribute order.
+#[derive(Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Rank {
+    #[default]
+    None,
+    Old,
+    New,
+}
+
+fn str_value(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s.as_str()),
+        _ => None,
+    }
+}
+
+/// The path of an absolute URL (`scheme://host[:port]/path?query#fragment`), `/` when the URL has
+/// none; `None` when the value is not an absolute URL.
+pub(crate) fn path_of_url(url: &str) -> Option<&str> {
+    let scheme_end = url.find("://")?;
+    if scheme_end == 0 {
+        return None;
+    }
+    let rest = &url[scheme_end + 3..];
+    match rest.find(['/', '?', '#']) {
+        Some(i) if rest.as_bytes()[i] == b'/' => Some(strip_query(&rest[i..])),
+        _ => Some("/"),
+    }
+}
+
+/// `http.target` carries the query string; X-Ray matches `URLPath` against the path only.
+fn strip_query(target: &str) -> &str {
+    match target.bytes().position(|b| b == b'?' || b == b'#') {
+        Some(i) => &target[..i],
+        None => target,
+    }
+}
+
+impl<'a> SpanFields<'a> {
+    /// One pass over the attributes, no allocation.
+    pub(crate) fn extract(attributes: &'a [KeyValue]) -> Self {
+        let mut method: (Rank, Option<&str>) = Default::default();
+        let mut method_original: Option<&str> = None;
+        let mut host: (Rank, Option<&str>) = Default::default();
+        let mut path: (Rank, Option<&str>) = Default::default();
+        let mut url: (Rank, Option<&str>) = Default::default();
+        let mut cloud_resource_id = None;
+        let set = |slot: &mut (Rank, Option<&'a str>), rank: Rank, v: &'a Value| {
+            if rank >= slot.0 {
+                if let Some(s) = str_value(v) {
+                    *slot = (rank, Some(s));
+                }
+            }
+        };
+        for kv in attributes {
+            let v = &kv.value;
+            let key = kv.key.as_str();
+            // The lengths of the keys below: most attributes are skipped without a string compare.
+            if !matches!(key.len(), 8 | 9 | 11 | 13 | 14 | 17 | 19 | 28) {
+                continue;
+            }
+            match key {
+                "http.request.method" => set(&mut method, Rank::New, v),
+                "http.method" => set(&mut method, Rank::Old, v),
+                "http.request.method_original" => method_original = str_value(v),
+                "server.address" => set(&mut host, Rank::New, v),
+                "http.host" | "net.host.name" => set(&mut host, Rank::Old, v),
+                "url.path" => set(&mut path, Rank::New, v),
+                "http.target" => set(&mut path, Rank::Old, v),
+                "url.full" => set(&mut url, Rank::New, v),
+                "http.url" => set(&mut url, Rank::Old, v),
+                "cloud.resource_id" => cloud_resource_id = str_value(v),
+                _ => {}
+            }
+        }
+        // Semantic conventions: an unknown method is reported as `_OTHER` with the real one aside.
+        let http_method = match method.1 {
+            Some("_OTHER") => method_original.or(method.1),
+            m => m,
+        };
+        let url_path = match path.1 {
+            Some(p) => Some(strip_query(p)),
+            None => url.1.and_then(path_of_url),
+        };
+        Self {
+            http_method,
+            host: host.1,
+            url_path,
+            cloud_resource_id,
+        }
+    }
+}
+
+/// Calls `f` with the attribute's value as text, formatting numbers and booleans on the stack.
+/// Arrays never match an attribute condition.
+pub(crate) fn with_value_text<R>(value: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
+    use std::io::Write;
+    let mut buf = [0u8; 40];
+    let written = {
+        let mut cursor = std::io::Cursor::new(&mut buf[..]);
+        let ok = match value {
+            Value::String(s) => return Some(f(s.as_str())),
+            Value::Bool(b) => return Some(f(if *b { "true" } else { "false" })),
+            Value::I64(i) => write!(cursor, "{i}").is_ok(),
+            Value::F64(x) => write!(cursor, "{x}").is_ok(),
+            _ => false,
+        };
+        if !ok {
+            return None;
+        }
+        cursor.position() as usize
+    };
+    std::str::from_utf8(&buf[..written]).ok().map(f)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kv(k: &'static str, v: &'static str) -> KeyValue {
+        KeyValue::new(k, v)
+    }
+
+    #[test]
+    fn new_semconv_wins_over_old_in_any_order() {
+        for attrs in [
+            vec![
+                kv("http.method", "GET"),
+                kv("http.request.method", "POST"),
+                kv("http.host", "old"),
+                kv("server.address", "new"),
+                kv("http.target", "/old?q"),
+                kv("url.path", "/new"),
+            ],
+            vec![
+                kv("url.path", "/new"),
+                kv("server.address", "new"),
+                kv("http.request.method", "POST"),
+                kv("http.target", "/old?q"),
+                kv("http.host", "old"),
+                kv("http.method", "GET"),
+            ],
+        ] {
+            let f = SpanFields::extract(&attrs);
+            assert_eq!(f.http_method, Some("POST"));
+            assert_eq!(f.host, Some("new"));
+            assert_eq!(f.url_path, Some("/new"));
+        }
+    }
+
+    #[test]
+    fn old_semconv_alone() {
+        let attrs = [
+            kv("http.method", "GET"),
+            kv("net.host.name", "h"),
+            kv("http.target", "/a/b?x=1#f"),
+        ];
+        let f = SpanFields::extract(&attrs);
+        assert_eq!(
+            (f.http_method, f.host, f.url_path),
+            (Some("GET"), Some("h"), Some("/a/b"))
+        );
+    }
+
+    #[test]
+    fn other_method_uses_original() {
+        let attrs = [
+            kv("http.request.method", "_OTHER"),
+            kv("http.request.method_original", "PURGE"),
+        ];
+        assert_eq!(SpanFields::extract(&attrs).http_method, Some("PURGE"));
+        let attrs = [kv("http.request.method", "_OTHER")];
+        assert_eq!(SpanFields::extract(&attrs).http_method, Some("_OTHER"));
+    }
+
+    #[test]
+    fn path_from_full_url() {
+        let table = [
+            ("https://h.example/a/b?c=d", Some("/a/b")),
+            ("https://h.example", Some("/")),
+            ("https://h.example?x=/y", Some("/")),
+            ("http://h:8080/p#frag", Some("/p")),
+            ("/relative/path", None),
+            ("://nohost/x", None),
+        ];
+        for (url, expected) in table {
+            assert_eq!(path_of_url(url), expected, "{url}");
+            let attrs = [KeyValue::new("url.full", url)];
+            assert_eq!(SpanFields::extract(&attrs).url_path, expected, "{url}");
+        }
+    }
+
+    #[test]
+    fn every_recognised_key_is_read() {
+        let attrs = [
+            kv("http.url", "http://h/old/url"),
+            kv("cloud.resource_id", "arn:x"),
+        ];
+        let f = SpanFields::extract(&attrs);
+        assert_eq!(f.url_path, Some("/old/url"));
+        assert_eq!(f.cloud_resource_id, Some("arn:x"));
+        let attrs = [
+            kv("url.full", "http://h/new"),
+            kv("http.url", "http://h/old"),
+        ];
+        assert_eq!(SpanFields::extract(&attrs).url_path, Some("/new"));
+    }
+
+    #[test]
+    fn non_string_values_are_ignored_for_http_fields() {
+        let attrs = [KeyValue::new("http.request.method", 7)];
+        assert_eq!(SpanFields::extract(&attrs).http_method, None);
+    }
+
+    #[test]
+    fn value_text_formats_without_heap() {
+        assert_eq!(
+            with_value_text(&Value::I64(-42), str::to_owned),
+            Some("-42".into())
+        );
+        assert_eq!(
+            with_value_text(&Value::Bool(true), str::to_owned),
+            Some("true".into())
+        );
+        assert_eq!(
+            with_value_text(&Value::F64(0.5), str::to_owned),
+            Some("0.5".into())
+        );
+        assert_eq!(
+            with_value_text(&Value::from("x"), str::to_owned),
+            Some("x".into())
+        );
+        let arr = Value::Array(vec![1i64, 2].into());
+        assert_eq!(with_value_text(&arr, str::to_owned), None);
+    }
+
+    #[test]
+    fn resource_context_maps_platform_and_arn() {
+        let r = Resource::builder_empty()
+            .with_attributes([
+                kv("service.name", "checkout"),
+                kv("cloud.platform", "aws_ecs"),
+                kv("aws.ecs.container.arn", "arn:ecs"),
+            ])
+            .build();
+        let c = ResourceContext::from_resource(&r);
+        assert_eq!(c.service_name.as_deref(), Some("checkout"));
+        assert_eq!(c.service_type, Some("AWS::ECS::Container"));
+        assert_eq!(c.resource_arn.as_deref(), Some("arn:ecs"));
+        assert!(!c.arn_from_span);
+
+        let lambda = Resource::builder_empty()
+            .with_attributes([kv("cloud.platform", "aws_lambda")])
+            .build();
+        let c = ResourceContext::from_resource(&lambda);
+        assert_eq!(c.service_type, Some("AWS::Lambda::Function"));
+        assert!(c.arn_from_span);
+
+        let unknown = Resource::builder_empty()
+            .with_attributes([kv("cloud.platform", "gcp_compute_engine")])
+            .build();
+        assert_eq!(ResourceContext::from_resource(&unknown).service_type, None);
+    }
+}
