@@ -1,0 +1,453 @@
+//! One PutTraceSegments call of at most 50 documents, with the re-sends of its
+//! retryable `UnprocessedTraceSegments`.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use aws_sdk_xray::config::retry::RetryConfig;
+use aws_sdk_xray::config::timeout::TimeoutConfig;
+use aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_xray::error::{BoxError, ProvideErrorMetadata, SdkError};
+use aws_sdk_xray::types::UnprocessedTraceSegment;
+
+use super::remaining;
+use crate::counters::DropReason;
+use crate::transport::Tally;
+
+/// The outcome of every document of one export, settled exactly once: after
+/// the ledger is closed (timeout, shutdown) late answers are ignored, because
+/// their documents were already counted as dropped.
+#[derive(Debug)]
+pub(crate) struct Ledger {
+    tally: Tally,
+    outstanding: u64,
+    closed: bool,
+}
+
+impl Ledger {
+    pub(crate) fn new(tally: Tally, total: u64) -> Ledger {
+        Ledger {
+            tally,
+            outstanding: total,
+            closed: false,
+        }
+    }
+
+    pub(crate) fn tally(&self) -> &Tally {
+        &self.tally
+    }
+
+    pub(crate) fn outstanding(&self) -> u64 {
+        self.outstanding
+    }
+
+    fn settle(&mut self, n: u64) -> Option<&mut Tally> {
+        if self.closed {
+            return None;
+        }
+        let n = n.min(self.outstanding);
+        self.outstanding -= n;
+        Some(&mut self.tally)
+    }
+
+    fn sent(&mut self, n: u64) {
+        if let Some(t) = self.settle(n) {
+            t.sent(n);
+        }
+    }
+
+    fn rejected(&mut self, code: &str, n: u64) {
+        if let Some(t) = self.settle(n) {
+            t.rejected(code, n);
+        }
+    }
+
+    fn dropped(&mut self, reason: DropReason, n: u64) {
+        if let Some(t) = self.settle(n) {
+            t.dropped(reason, n);
+        }
+    }
+
+    fn retried(&mut self, n: u64) {
+        if !self.closed {
+            self.tally.retried(n);
+        }
+    }
+
+    /// Counts everything not yet settled as dropped for `reason`.
+    pub(crate) fn close(&mut self, reason: DropReason) {
+        let n = self.outstanding;
+        self.dropped(reason, n);
+        self.closed = true;
+    }
+}
+
+/// Counts the attempts the SDK makes for one call (first try + its retries).
+#[derive(Debug, Clone, Default)]
+struct AttemptCounter(Arc<AtomicU32>);
+
+impl Intercept for AttemptCounter {
+    fn name(&self) -> &'static str {
+        "otel_xray_attempt_counter"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_sdk_xray::config::interceptors::BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Error codes in `UnprocessedTraceSegments` worth sending again: throttling
+/// and server-side trouble. Anything else (`InvalidTraceId`, `MissingParam`,
+/// `JSONFormatError`, ...) is about the document and would fail again.
+pub(crate) fn is_retryable_code(code: &str) -> bool {
+    const RETRYABLE: &[&str] = &[
+        "ThrottledException",
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    ];
+    RETRYABLE.contains(&code)
+}
+
+/// Full-jitter exponential backoff with the SDK retry config's parameters,
+/// the same shape the SDK's standard strategy uses for its own retries.
+fn backoff(retry: &RetryConfig, resend: u32) -> Duration {
+    let ceiling = retry
+        .initial_backoff()
+        .saturating_mul(2u32.saturating_pow(resend.min(16)))
+        .min(retry.max_backoff());
+    ceiling.mul_f64(fastrand::f64())
+}
+
+#[derive(serde::Deserialize)]
+struct DocumentId<'a> {
+    #[serde(borrow)]
+    id: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn document_id(doc: &str) -> Option<String> {
+    serde_json::from_str::<DocumentId<'_>>(doc)
+        .ok()
+        .and_then(|d| d.id)
+        .map(|c| c.into_owned())
+}
+
+/// How the documents of one successful response split up. Always
+/// `sent + rejected.len() + retry.len()` = the documents sent, whatever the
+/// server answered.
+#[derive(Debug)]
+pub(crate) struct Settlement {
+    pub(crate) sent: u64,
+    /// One error code per refused document.
+    pub(crate) rejected: Vec<String>,
+    /// Documents to send again.
+    pub(crate) retry: Vec<String>,
+}
+
+/// Matches `UnprocessedTraceSegments` to the documents by segment id. Entries
+/// without a matching id still stand for one refused document each (X-Ray may
+/// leave `Id` out); entries beyond the number of documents are ignored, so a
+/// confused server cannot make the counts exceed what was sent.
+pub(crate) fn settle(
+    mut pending: Vec<String>,
+    unprocessed: &[UnprocessedTraceSegment],
+) -> Settlement {
+    let total = pending.len();
+    if unprocessed.is_empty() {
+        return Settlement {
+            sent: total as u64,
+            rejected: Vec::new(),
+            retry: Vec::new(),
+        };
+    }
+    let mut ids: Vec<Option<String>> = pending.iter().map(|d| document_id(d)).collect();
+    let mut retry_idx = Vec::new();
+    let mut rejected = Vec::new();
+    let mut unclaimed = total;
+    for u in unprocessed {
+        if unclaimed == 0 {
+            break;
+        }
+        let code = u.error_code().unwrap_or("Unknown");
+        tracing::debug!(
+            target: "otel_xray_exporter",
+            id = u.id().unwrap_or(""),
+            code,
+            message = u.message().unwrap_or(""),
+            "UnprocessedTraceSegment"
+        );
+        unclaimed -= 1;
+        let found = u
+            .id()
+            .and_then(|id| ids.iter().position(|d| d.as_deref() == Some(id)));
+        match found {
+            Some(i) if is_retryable_code(code) => {
+                ids[i] = None;
+                retry_idx.push(i);
+            }
+            Some(i) => {
+                ids[i] = None;
+                rejected.push(code.to_owned());
+            }
+            None => rejected.push(code.to_owned()),
+        }
+    }
+    retry_idx.sort_unstable();
+    // Highest index first, so the lower ones stay valid.
+    let retry = retry_idx
+        .into_iter()
+        .rev()
+        .map(|i| pending.swap_remove(i))
+        .collect();
+    Settlement {
+        sent: unclaimed as u64,
+        rejected,
+        retry,
+    }
+}
+
+pub(crate) struct Call {
+    pub(crate) client: aws_sdk_xray::Client,
+    pub(crate) retry: RetryConfig,
+    pub(crate) ledger: Arc<Mutex<super::chunk::Ledger>>,
+    pub(crate) deadline: Instant,
+}
+
+impl Call {
+    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) async fn send(self, mut pending: Vec<String>) {
+        let mut resends = 0u32;
+        loop {
+            let n = pending.len() as u64;
+            let attempts = AttemptCounter::default();
+            let result = self
+                .client
+                .put_trace_segments()
+                .set_trace_segment_documents(Some(pending.clone()))
+                .customize()
+                .config_override(
+                    aws_sdk_xray::config::Builder::default()
+                        .retry_config(self.retry.clone())
+                        .timeout_config(
+                            TimeoutConfig::builder()
+                                .operation_timeout(remaining(self.deadline))
+                                .build(),
+                        ),
+                )
+                .interceptor(attempts.clone())
+                .send()
+                .await;
+            let made = u64::from(attempts.0.load(Ordering::Relaxed));
+            self.ledger().retried(made.saturating_sub(1) * n);
+            let unprocessed = match result {
+                Ok(out) => out.unprocessed_trace_segments().to_vec(),
+                Err(e) => {
+                    self.give_up(&e, n);
+                    return;
+                }
+            };
+            let retry = self.settle_response(pending, &unprocessed);
+            if retry.is_empty() {
+                return;
+            }
+            resends += 1;
+            if resends >= self.retry.max_attempts() {
+                tracing::warn!(
+                    target: "otel_xray_exporter",
+                    documents = retry.len(),
+                    "X-Ray kept returning retryable UnprocessedTraceSegments; giving up"
+                );
+                self.ledger()
+                    .dropped(DropReason::RetryBudgetExhausted, retry.len() as u64);
+                return;
+            }
+            self.ledger().retried(retry.len() as u64);
+            let pause = backoff(&self.retry, resends - 1);
+            tokio::time::sleep_until(tokio::time::Instant::from_std(
+                (Instant::now() + pause).min(self.deadline),
+            ))
+            .await;
+            pending = retry;
+        }
+    }
+
+    /// Counts what a successful response settled; returns the documents to
+    /// send again.
+    fn settle_response(
+        &self,
+        pending: Vec<String>,
+        unprocessed: &[UnprocessedTraceSegment],
+    ) -> Vec<String> {
+        let settled = settle(pending, unprocessed);
+        let mut ledger = self.ledger();
+        ledger.sent(settled.sent);
+        let mut refused = 0;
+        for code in &settled.rejected {
+            ledger.rejected(code, 1);
+            refused += 1;
+        }
+        drop(ledger);
+        if refused > 0 {
+            tracing::warn!(
+                target: "otel_xray_exporter",
+                refused,
+                "X-Ray rejected segment documents (see DeliveryStats::rejected)"
+            );
+        }
+        settled.retry
+    }
+
+    /// The SDK gave up on the whole call (after its own retries).
+    fn give_up<E, R>(&self, e: &SdkError<E, R>, n: u64)
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let detail = aws_sdk_xray::error::DisplayErrorContext(e);
+        tracing::warn!(target: "otel_xray_exporter", error = %detail, documents = n, "PutTraceSegments failed");
+        let mut ledger = self.ledger();
+        match e {
+            SdkError::TimeoutError(_) => ledger.dropped(DropReason::Timeout, n),
+            SdkError::ConstructionFailure(_) => ledger.dropped(DropReason::Misconfigured, n),
+            SdkError::ServiceError(_) => {
+                let code = e.code().unwrap_or("Unknown");
+                if is_retryable_code(code) {
+                    ledger.dropped(DropReason::RetryBudgetExhausted, n);
+                } else {
+                    ledger.rejected(code, n);
+                }
+            }
+            // 5xx without a modelled error, connection refused, reset, ...
+            _ => ledger.dropped(DropReason::RetryBudgetExhausted, n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn entry(id: Option<&str>, code: Option<&str>) -> UnprocessedTraceSegment {
+        UnprocessedTraceSegment::builder()
+            .set_id(id.map(str::to_owned))
+            .set_error_code(code.map(str::to_owned))
+            .build()
+    }
+
+    #[test]
+    fn settlement_splits_by_id_and_code() {
+        let docs: Vec<String> = (0..4).map(|i| format!(r#"{{"id":"{i:016x}"}}"#)).collect();
+        let s = settle(
+            docs.clone(),
+            &[
+                entry(Some("0000000000000001"), Some("ThrottledException")),
+                entry(Some("0000000000000002"), Some("InvalidTraceId")),
+                entry(None, Some("MissingParam")),
+            ],
+        );
+        assert_eq!(s.sent, 1);
+        assert_eq!(s.rejected, vec!["InvalidTraceId", "MissingParam"]);
+        assert_eq!(s.retry, vec![docs[1].clone()]);
+    }
+
+    proptest! {
+        #[test]
+        fn settlement_accounts_for_every_document(
+            doc_ids in proptest::collection::vec(0u8..6, 0..20),
+            entries in proptest::collection::vec(
+                (proptest::option::of(0u8..8), proptest::option::of(0usize..4)), 0..30),
+        ) {
+            let docs: Vec<String> = doc_ids
+                .iter()
+                .map(|i| if *i == 5 { "not json".to_owned() } else { format!(r#"{{"id":"id{i}"}}"#) })
+                .collect();
+            let codes = ["ThrottledException", "InvalidTraceId", "InternalFailure", "Whatever"];
+            let entries: Vec<UnprocessedTraceSegment> = entries
+                .iter()
+                .map(|(id, code)| {
+                    let id = id.map(|i| format!("id{i}"));
+                    entry(id.as_deref(), code.map(|c| codes[c]))
+                })
+                .collect();
+            let s = settle(docs.clone(), &entries);
+            prop_assert_eq!(s.sent as usize + s.rejected.len() + s.retry.len(), docs.len());
+            let mut left = docs.clone();
+            for r in &s.retry {
+                let at = left.iter().position(|d| d == r);
+                prop_assert!(at.is_some(), "retried a document that was not sent");
+                left.remove(at.unwrap_or_default());
+            }
+        }
+    }
+
+    #[test]
+    fn backoff_stays_under_the_ceiling() {
+        let r = RetryConfig::standard()
+            .with_initial_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_secs(1));
+        for attempt in 0..40 {
+            let b = backoff(&r, attempt);
+            let ceiling =
+                Duration::from_millis(100 * (1u64 << attempt.min(16))).min(Duration::from_secs(1));
+            assert!(b <= ceiling, "attempt {attempt}: {b:?} > {ceiling:?}");
+        }
+    }
+
+    #[test]
+    fn retryable_codes_are_the_transient_ones() {
+        assert!(is_retryable_code("ThrottledException"));
+        assert!(is_retryable_code("InternalFailure"));
+        assert!(!is_retryable_code("InvalidTraceId"));
+        assert!(!is_retryable_code("MissingParam"));
+    }
+
+    #[test]
+    fn document_ids_are_read_from_any_json() {
+        assert_eq!(
+            document_id(r#"{"name":"a","id":"70de5b6f19ff9a0a"}"#).as_deref(),
+            Some("70de5b6f19ff9a0a")
+        );
+        assert_eq!(document_id(r#"{"id":"a\"b"}"#).as_deref(), Some("a\"b"));
+        assert_eq!(document_id("not json"), None);
+        assert_eq!(document_id("[1]"), None);
+    }
+
+    #[test]
+    fn a_closed_ledger_ignores_late_answers() {
+        let counters = crate::DeliveryCounters::new();
+        let mut l = Ledger::new(Tally::new(&counters), 10);
+        l.sent(3);
+        l.close(DropReason::Timeout);
+        l.sent(7);
+        l.rejected("X", 1);
+        let s = counters.snapshot();
+        assert_eq!(
+            (
+                s.sent,
+                s.dropped_for(DropReason::Timeout),
+                s.rejected_total()
+            ),
+            (3, 7, 0)
+        );
+    }
+}

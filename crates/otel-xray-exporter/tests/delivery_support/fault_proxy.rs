@@ -1,0 +1,274 @@
+//! A loopback HTTP proxy in front of moto that injects X-Ray failures from a
+//! script: throttling and 5xx storms, partial `UnprocessedTraceSegments`,
+//! slow answers. Everything it does not intercept goes to moto unchanged.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Request, Response};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+
+/// What the proxy does with one request.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status and modelled error type, without forwarding.
+    Status(u16, &'static str),
+    /// Wait, then forward.
+    Delay(Duration),
+    /// Forward only every other document; report the held-back ones as
+    /// `UnprocessedTraceSegments` with this error code.
+    HoldBackHalf(&'static str),
+}
+
+/// What the proxy saw.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// Documents in each PutTraceSegments request, in arrival order.
+    pub requests: Vec<usize>,
+    /// The answer's status for each request.
+    pub statuses: Vec<u16>,
+    /// The most PutTraceSegments requests in flight at once.
+    pub max_in_flight: usize,
+}
+
+#[derive(Debug)]
+struct State {
+    upstream: String,
+    script: Mutex<VecDeque<Fault>>,
+    /// Applied when the script is exhausted; `None` forwards.
+    otherwise: Option<Fault>,
+    seen: Mutex<Seen>,
+    in_flight: AtomicUsize,
+    client: Client<HttpConnector, Full<Bytes>>,
+}
+
+/// The running proxy; stops with its runtime when dropped.
+pub struct FaultProxy {
+    addr: SocketAddr,
+    state: Arc<State>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl FaultProxy {
+    /// Starts on `port` (0 for any) in front of `upstream` (moto's URL),
+    /// applying `script` to the first requests, then `otherwise` to all
+    /// others.
+    pub fn start(
+        port: u16,
+        upstream: &str,
+        script: Vec<Fault>,
+        otherwise: Option<Fault>,
+    ) -> FaultProxy {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let state = Arc::new(State {
+            upstream: upstream.trim_end_matches('/').to_owned(),
+            script: Mutex::new(script.into()),
+            otherwise,
+            seen: Mutex::new(Seen::default()),
+            in_flight: AtomicUsize::new(0),
+            client: Client::builder(TokioExecutor::new()).build_http(),
+        });
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+            .expect("bind proxy");
+        let addr = listener.local_addr().unwrap();
+        let st = state.clone();
+        runtime.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let st = st.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        FaultProxy {
+            addr,
+            state,
+            _runtime: runtime,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// What was seen so far.
+    pub fn seen(&self) -> Seen {
+        self.state.seen.lock().unwrap().clone()
+    }
+}
+
+fn documents_of(body: &[u8]) -> Vec<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["TraceSegmentDocuments"].as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect()
+}
+
+fn reply(status: u16, body: String, error_type: Option<&str>) -> Response<Full<Bytes>> {
+    let mut b = Response::builder()
+        .status(status)
+        .header("content-type", "application/json");
+    if let Some(t) = error_type {
+        b = b.header("x-amzn-errortype", t);
+    }
+    b.body(Full::new(Bytes::from(body))).unwrap()
+}
+
+/// Counts a request as in flight while alive.
+struct InFlight(Arc<State>);
+
+impl InFlight {
+    fn enter(st: &Arc<State>) -> InFlight {
+        let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        let mut seen = st.seen.lock().unwrap();
+        seen.max_in_flight = seen.max_in_flight.max(now);
+        InFlight(st.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn handle(
+    st: Arc<State>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let _in_flight = (req.uri().path() == "/TraceSegments").then(|| InFlight::enter(&st));
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let is_put = parts.uri.path() == "/TraceSegments";
+    let fault = if is_put {
+        let next = st.script.lock().unwrap().pop_front();
+        next.or_else(|| st.otherwise.clone())
+    } else {
+        None
+    };
+    let docs = documents_of(&body);
+    let mut held = Vec::new();
+    let mut forward_body = body.clone();
+    match &fault {
+        Some(Fault::Status(status, error_type)) => {
+            let resp = reply(
+                *status,
+                serde_json::json!({"__type": error_type, "message": "injected by the test proxy"})
+                    .to_string(),
+                Some(error_type),
+            );
+            record(&st, is_put, docs.len(), *status);
+            return Ok(resp);
+        }
+        Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
+        Some(Fault::HoldBackHalf(_)) => {
+            let (mut keep, mut hold) = (Vec::new(), Vec::new());
+            for (i, d) in docs.iter().enumerate() {
+                if i % 2 == 0 {
+                    keep.push(d.clone())
+                } else {
+                    hold.push(d.clone())
+                }
+            }
+            held = hold;
+            forward_body =
+                Bytes::from(serde_json::json!({"TraceSegmentDocuments": keep}).to_string());
+        }
+        None => {}
+    }
+    let uri = format!(
+        "{}{}",
+        st.upstream,
+        parts
+            .uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/")
+    );
+    let mut up = Request::builder().method(parts.method.clone()).uri(uri);
+    for (k, v) in parts.headers.iter() {
+        if k != "content-length" && k != "host" {
+            up = up.header(k, v);
+        }
+    }
+    let up = up
+        .header("content-length", forward_body.len())
+        .body(Full::new(forward_body))
+        .unwrap();
+    let resp = match st.client.request(up).await {
+        Ok(r) => r,
+        Err(e) => {
+            record(&st, is_put, docs.len(), 502);
+            return Ok(reply(
+                502,
+                format!("{{\"message\":\"upstream: {e}\"}}"),
+                None,
+            ));
+        }
+    };
+    let status = resp.status().as_u16();
+    let resp_body = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let resp_body = match (&fault, status) {
+        (Some(Fault::HoldBackHalf(code)), 200) => {
+            let mut v: serde_json::Value = serde_json::from_slice(&resp_body).unwrap_or_default();
+            let mut list = v["UnprocessedTraceSegments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            for d in &held {
+                let doc: serde_json::Value = serde_json::from_str(d).unwrap_or_default();
+                list.push(serde_json::json!({"Id": doc["id"], "ErrorCode": code, "Message": "held back by the test proxy"}));
+            }
+            v["UnprocessedTraceSegments"] = list.into();
+            Bytes::from(v.to_string())
+        }
+        _ => resp_body,
+    };
+    record(&st, is_put, docs.len(), status);
+    Ok(reply(
+        status,
+        String::from_utf8_lossy(&resp_body).into_owned(),
+        None,
+    ))
+}
+
+fn record(st: &State, is_put: bool, docs: usize, status: u16) {
+    if is_put {
+        let mut seen = st.seen.lock().unwrap();
+        seen.requests.push(docs);
+        seen.statuses.push(status);
+    }
+}
