@@ -118,6 +118,17 @@ struct ListenArgs {
     /// before its children).
     #[arg(long, default_value_t = 200)]
     settle_ms: u64,
+    /// Also send every document on to the PutTraceSegments API (the exporter's api
+    /// transport), as the daemon does: batches of up to 50, flushed after 1 s idle.
+    /// Credentials and region come from the usual AWS environment.
+    #[arg(long)]
+    forward: bool,
+    /// With `--forward`: the X-Ray endpoint (e.g. a local moto server).
+    #[arg(long, requires = "forward")]
+    endpoint_url: Option<String>,
+    /// With `--forward`: the AWS region (default: from the environment).
+    #[arg(long, requires = "forward")]
+    region: Option<String>,
 }
 
 const EXIT_PROBLEMS: u8 = 1;
@@ -267,22 +278,40 @@ fn run_listen(args: ListenArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;
-    let counters = runtime
-        .block_on(listen::run(opts, None::<NoForwarding>))
-        .map_err(|e| format!("listen on {}: {e}", args.udp))?;
+    let counters = runtime.block_on(async {
+        let sink = if args.forward {
+            Some(api_exporter(args.endpoint_url, args.region).await?)
+        } else {
+            None
+        };
+        listen::run(opts, sink)
+            .await
+            .map_err(|e| format!("listen on {}: {e}", args.udp))
+    })?;
     eprintln!("otel-xray listen: stopped; {counters}");
     Ok(ExitCode::SUCCESS)
 }
 
-/// Until `--forward` is wired to the exporter: a sink that cannot exist.
-enum NoForwarding {}
-
-impl listen::forward::DocumentSink for NoForwarding {
-    #[allow(clippy::manual_async_fn)]
-    fn send(
-        &self,
-        _docs: Vec<String>,
-    ) -> impl std::future::Future<Output = listen::forward::SinkReport> + Send {
-        async move { match *self {} }
+/// The exporter with its PutTraceSegments transport, on this runtime.
+async fn api_exporter(
+    endpoint_url: Option<String>,
+    region: Option<String>,
+) -> Result<otel_xray_exporter::XrayExporter, String> {
+    use otel_xray_exporter::aws_config::{self, BehaviorVersion, Region};
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
     }
+    if let Some(region) = region {
+        loader = loader.region(Region::new(region));
+    }
+    let config = loader.load().await;
+    if config.region().is_none() {
+        return Err("--forward needs a region: pass --region or set AWS_REGION".into());
+    }
+    otel_xray_exporter::XrayExporter::builder()
+        .with_sdk_config(config)
+        .with_tokio_handle(tokio::runtime::Handle::current())
+        .build()
+        .map_err(|e| format!("building the PutTraceSegments exporter: {e}"))
 }

@@ -95,3 +95,64 @@ fn json_mode_prints_raw_documents() {
     assert!(status.success());
     assert!(!out.contains("trace "), "{out}");
 }
+
+#[test]
+fn receives_spans_from_the_exporters_udp_transport() {
+    use opentelemetry::trace::{Span, SpanKind, Status, TraceContextExt, Tracer, TracerProvider};
+    use opentelemetry::KeyValue;
+    use opentelemetry_sdk::trace::SdkTracerProvider;
+    use opentelemetry_sdk::Resource;
+
+    let l = Listener::start(&["--settle-ms", "100", "--idle-ms", "60000"], &[]);
+    let exporter = otel_xray_exporter::XrayExporter::builder()
+        .with_daemon_address(l.addr.to_string())
+        .build()
+        .unwrap();
+    let counters = exporter.counters();
+    let provider = SdkTracerProvider::builder()
+        .with_id_generator(otel_xray_id::XrayIdGenerator::default())
+        .with_resource(
+            Resource::builder_empty()
+                .with_service_name("checkout")
+                .build(),
+        )
+        .with_simple_exporter(exporter)
+        .build();
+    let tracer = provider.tracer("listen-test");
+    let mut server = tracer
+        .span_builder("GET /orders/{id}")
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("http.response.status_code", 503),
+        ])
+        .start(&tracer);
+    server.set_status(Status::error("unavailable"));
+    let cx = opentelemetry::Context::current_with_span(server);
+    let mut client = tracer
+        .span_builder("GET")
+        .with_kind(SpanKind::Client)
+        .with_attributes([KeyValue::new("peer.service", "inventory")])
+        .start_with_context(&tracer, &cx);
+    client.end();
+    cx.span().end();
+    provider.force_flush().unwrap();
+
+    let (out, err) = l
+        .wait_for(|out, _| out.contains("2 documents  complete"))
+        .unwrap_or_else(|| panic!("{} / {}", l.stdout(), l.stderr()));
+    assert!(!err.contains("invalid"), "{err}");
+    assert!(
+        out.contains("  checkout ") && out.contains("FAULT 503"),
+        "{out}"
+    );
+    assert!(
+        out.contains("└─ inventory ") && out.contains("remote"),
+        "{out}"
+    );
+    assert_eq!(counters.snapshot().sent, 2);
+    let (status, _, err) = l.interrupt();
+    assert!(status.success());
+    assert!(err.contains("received 2, invalid 0,"), "{err}");
+    provider.shutdown().unwrap();
+}

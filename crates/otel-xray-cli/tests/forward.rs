@@ -1,0 +1,95 @@
+//! `otel-xray listen --forward` into moto, read back with BatchGetTraces.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
+use otel_xray_testkit::MotoServer;
+use serde_json::json;
+use support::{send_framed, Listener};
+
+#[test]
+fn forwarded_documents_reach_put_trace_segments() {
+    let moto = MotoServer::start();
+    let url = moto.endpoint_url();
+    let l = Listener::start(
+        &[
+            "--forward",
+            "--endpoint-url",
+            &url,
+            "--region",
+            "us-east-1",
+            "--settle-ms",
+            "50",
+        ],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_SESSION_TOKEN", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ],
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let trace_id = format!("1-{:08x}-a006649127e371903a2de979", now as u32);
+    let root = json!({"name": "checkout", "id": "70de5b6f19ff9a0a", "trace_id": trace_id,
+        "start_time": now - 1.0, "end_time": now - 0.5})
+    .to_string();
+    let child = json!({"name": "db", "id": "70de5b6f19ff9a0b", "trace_id": trace_id,
+        "parent_id": "70de5b6f19ff9a0a", "type": "subsegment", "start_time": now - 0.9,
+        "end_time": now - 0.6})
+    .to_string();
+    send_framed(l.addr, &child);
+    send_framed(l.addr, &root);
+    l.wait_for(|out, _| out.contains("2 documents  complete"))
+        .unwrap_or_else(|| panic!("{} / {}", l.stdout(), l.stderr()));
+    let (status, _, err) = l.interrupt();
+    assert!(status.success(), "{err}");
+    assert!(
+        err.contains("received 2, invalid 0, forwarded 2, forward failures 0"),
+        "{err}"
+    );
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let stored = rt.block_on(async {
+        let config = aws_sdk_xray::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(&url)
+            .build();
+        let client = aws_sdk_xray::Client::from_conf(config);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let out = client
+                .batch_get_traces()
+                .trace_ids(&trace_id)
+                .send()
+                .await
+                .expect("BatchGetTraces");
+            let docs: Vec<String> = out
+                .traces()
+                .iter()
+                .flat_map(|t| t.segments())
+                .filter_map(|s| s.document().map(str::to_owned))
+                .collect();
+            if docs.len() >= 2 || Instant::now() > deadline {
+                return docs;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    let mut stored = stored;
+    stored.sort();
+    let mut sent = vec![root, child];
+    sent.sort();
+    assert_eq!(stored, sent, "moto returns exactly the bytes sent");
+}
