@@ -180,4 +180,59 @@ mod tests {
             "{err}"
         );
     }
+
+    /// A writer the test can read back after handing it to the exporter.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn output_is_what_the_exporter_sends() {
+        use opentelemetry_sdk::trace::SpanExporter;
+        use otel_xray_exporter::XrayExporter;
+
+        let opts = TranslateOptions {
+            indexed_attributes: vec!["http.route".into()],
+            index_all_attributes: false,
+        };
+        let (mut out, mut err) = (Vec::new(), Vec::new());
+        run(FIXTURE, &opts, &mut out, &mut err).unwrap();
+
+        let conversion = otlp::convert_str(FIXTURE);
+        let group = &conversion.groups[0];
+        let written = Shared::default();
+        let mut exporter = XrayExporter::builder()
+            .with_writer(written.clone())
+            .with_translator_config(
+                TranslatorConfig::builder()
+                    .indexed_attribute("http.route")
+                    .build(),
+            )
+            .build()
+            .unwrap();
+        exporter.set_resource(&group.resource);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(exporter.export(group.spans.clone())).unwrap();
+
+        let parse = |t: &str| -> Vec<serde_json::Value> {
+            t.lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        };
+        let sent = String::from_utf8(written.0.lock().unwrap().clone()).unwrap();
+        let ours = String::from_utf8(out).unwrap();
+        assert_eq!(parse(&ours).len(), 3);
+        assert_eq!(parse(&ours), parse(&sent));
+    }
 }

@@ -153,13 +153,11 @@ async fn flush<S: DocumentSink>(sink: &S, batch: &mut Vec<String>, stats: &Forwa
 
 /// The exporter's transport (in `listen`, PutTraceSegments) as a forwarding sink.
 impl DocumentSink for otel_xray_exporter::XrayExporter {
-    fn send(&self, docs: Vec<String>) -> impl Future<Output = SinkReport> + Send {
-        async move {
-            let report = self.send_documents(docs).await;
-            SinkReport {
-                sent: report.sent,
-                failed: report.rejected + report.dropped,
-            }
+    async fn send(&self, docs: Vec<String>) -> SinkReport {
+        let report = self.send_documents(docs).await;
+        SinkReport {
+            sent: report.sent,
+            failed: report.rejected + report.dropped,
         }
     }
 }
