@@ -30,11 +30,19 @@ pub use otel_xray_id::{XrayIdGenerator, XrayTraceId};
 /// The `X-Amzn-Trace-Id` propagator crate.
 #[cfg(feature = "propagator")]
 pub use otel_xray_propagator as propagator;
+#[cfg(feature = "propagator")]
+pub use otel_xray_propagator::{XrayLambdaPropagator, XrayParentBased, XrayPropagator};
 
 /// The span → segment translator and `XrayExporter` crate.
 #[cfg(feature = "exporter")]
 pub use otel_xray_exporter as exporter;
+#[cfg(feature = "collector")]
+pub use otel_xray_exporter::XrayAnnotationExporter;
+#[cfg(feature = "exporter")]
+pub use otel_xray_exporter::{Translator, TranslatorConfig, XrayExporter};
 
 /// The X-Ray remote sampler crate.
 #[cfg(feature = "sampler")]
 pub use otel_xray_sampler as sampler;
+#[cfg(feature = "sampler")]
+pub use otel_xray_sampler::XrayRemoteSampler;
