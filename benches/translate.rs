@@ -1,5 +1,6 @@
 //! Span → X-Ray JSON: otel-xray's `Translator` against opentelemetry-aws 0.21's
-//! `SegmentTranslator`, in the same run, plus serialising a finished document.
+//! `SegmentTranslator`, in the same run, plus serialising a finished document
+//! (with serde_json, and with sonic-rs, the writer the translator uses).
 //!
 //! `cargo bench --bench translate -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -190,6 +191,14 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 buf.clear();
                 serde_json::to_writer(&mut buf, black_box(&seg)).unwrap();
+                black_box(buf.len())
+            })
+        });
+        // The translator's own writer (sonic-rs), for the same document.
+        g.bench_function("serialise_only_sonic", |b| {
+            b.iter(|| {
+                buf.clear();
+                sonic_rs::to_writer(&mut buf, black_box(&seg)).unwrap();
                 black_box(buf.len())
             })
         });

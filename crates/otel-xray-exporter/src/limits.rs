@@ -87,7 +87,7 @@ pub(crate) fn write_within_limit(
 ) -> Result<(), serde_json::Error> {
     let max = config.max_document_bytes;
     buf.clear();
-    serde_json::to_writer(&mut *buf, seg)?;
+    write_json(buf, seg)?;
     if buf.len() <= max {
         return Ok(());
     }
@@ -110,7 +110,7 @@ pub(crate) fn write_within_limit(
         step(seg, config, excess, &mut trims);
         set_marker(seg, config, &trims);
         buf.clear();
-        serde_json::to_writer(&mut *buf, seg)?;
+        write_json(buf, seg)?;
         if buf.len() <= max {
             break;
         }
@@ -123,6 +123,11 @@ pub(crate) fn write_within_limit(
     tally.links_trimmed += trims.links;
     tally.documents_minimised += u64::from(trims.minimised);
     Ok(())
+}
+
+/// Appends `seg` as compact JSON to `buf`.
+fn write_json(buf: &mut Vec<u8>, seg: &Segment<'_>) -> Result<(), serde_json::Error> {
+    sonic_rs::to_writer(&mut *buf, seg).map_err(<serde_json::Error as serde::ser::Error>::custom)
 }
 
 struct CountingWriter(usize);
@@ -397,5 +402,111 @@ mod tests {
         assert_eq!(truncate(Cow::Borrowed("abcdef"), 4, &mut t), "abc…");
         assert_eq!(truncate(Cow::Owned("ééééé".into()), 3, &mut t), "éé…");
         assert_eq!(t.strings_truncated, 2);
+    }
+
+    use crate::segment::{
+        AnnotationValue, Annotations, DocumentType, Id, Metadata, Service, TraceIdText,
+    };
+    use opentelemetry::trace::TraceId;
+    use opentelemetry::{Array, Value};
+    use proptest::prelude::*;
+
+    /// A document exercising every value kind the translator writes.
+    fn sample<'a>(text: &'a str, num: f64, attr: &'a Value) -> Segment<'a> {
+        let trace = otel_xray_id::XrayTraceId::from_trace_id(TraceId::from_bytes([7; 16])).unwrap();
+        let entries = vec![
+            Entry {
+                key: EntryKey::Plain(Cow::Borrowed(text)),
+                value: EntryValue::Str(Cow::Borrowed(text)),
+            },
+            Entry {
+                key: EntryKey::Prefixed("otel.resource.", text),
+                value: EntryValue::Attribute(attr),
+            },
+            Entry {
+                key: EntryKey::Plain(Cow::Borrowed("t")),
+                value: EntryValue::Time(num),
+            },
+            Entry {
+                key: EntryKey::Plain(Cow::Borrowed("j")),
+                value: EntryValue::Json(
+                    serde_json::json!({"s": text, "n": num, "a": [1, -2, null]}),
+                ),
+            },
+        ];
+        Segment {
+            name: Cow::Borrowed(text),
+            id: Id::from_u64(0x53995c3f42cd8ad8),
+            trace_id: TraceIdText(trace.encode()),
+            start_time: num,
+            end_time: Some(num),
+            in_progress: false,
+            parent_id: Some(Id::from_u64(1)),
+            kind: DocumentType::Subsegment,
+            namespace: None,
+            origin: Some("AWS::EC2::Instance"),
+            user: Some(Cow::Borrowed(text)),
+            service: Some(Service {
+                version: Cow::Borrowed(text),
+            }),
+            fault: true,
+            error: false,
+            throttle: false,
+            http: None,
+            aws: None,
+            sql: None,
+            cause: None,
+            annotations: Annotations(vec![
+                (Cow::Borrowed("f"), AnnotationValue::Float(num)),
+                (
+                    Cow::Borrowed("s"),
+                    AnnotationValue::Str(Cow::Borrowed(text)),
+                ),
+                (Cow::Borrowed("i"), AnnotationValue::Int(i64::MIN)),
+            ]),
+            metadata: Metadata {
+                namespaces: vec![(Cow::Borrowed("default"), entries)],
+            },
+            links: Vec::new(),
+        }
+    }
+
+    fn both(seg: &Segment<'_>) -> (String, String) {
+        let mut fast = Vec::new();
+        write_json(&mut fast, seg).unwrap();
+        (
+            String::from_utf8(fast).unwrap(),
+            serde_json::to_string(seg).unwrap(),
+        )
+    }
+
+    #[test]
+    fn fast_writer_matches_serde_json_on_edge_values() {
+        let attr = Value::Array(Array::F64(vec![f64::NAN, 1e300, -0.0, 5e-324]));
+        let long = "x\"\\\u{1}\u{1f}\u{7f}é\u{2028}😀/<>&".repeat(40);
+        for text in ["", "plain", "\u{0}\u{8}\t\n\u{b}\u{c}\r", long.as_str()] {
+            for num in [
+                0.0,
+                -0.0,
+                1.5e-7,
+                1795251071.660199,
+                1e21,
+                f64::MAX,
+                f64::INFINITY,
+                f64::NAN,
+            ] {
+                let (fast, reference) = both(&sample(text, num, &attr));
+                assert_eq!(fast, reference);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn fast_writer_matches_serde_json(text in any::<String>(), num in any::<f64>(), int in any::<i64>()) {
+            let attr = Value::Array(Array::I64(vec![int, 0]));
+            let (fast, reference) = both(&sample(&text, num, &attr));
+            prop_assert_eq!(fast, reference);
+        }
     }
 }

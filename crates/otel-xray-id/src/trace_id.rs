@@ -270,32 +270,27 @@ pub(crate) fn hex_u64(digits: &[u8]) -> Result<u64, usize> {
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
-const HIGHS: u64 = 0x8080_8080_8080_8080;
-
-/// High bit of each byte set where that byte of `x` is `>= c` (bytes of `x` < 0x80).
-#[inline]
-fn bytes_at_least(x: u64, c: u8) -> u64 {
-    ((x | HIGHS) - ONES * u64::from(c)) & HIGHS
-}
 
 /// Eight hex digits as a u32, or `None` if any is not a hex digit.
+///
+/// Decodes first, then validates by re-encoding: a byte is a hex digit exactly
+/// when its decoded nibble is < 16 and encodes back to the byte itself with
+/// letters lower-cased (so no range compares per class).
 #[inline]
 pub(crate) fn hex8(group: &[u8]) -> Option<u32> {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(group);
     let x = u64::from_be_bytes(bytes);
-    if x & HIGHS != 0 {
-        return None;
-    }
-    let digit = bytes_at_least(x, b'0') & !bytes_at_least(x, b'9' + 1);
-    let folded = x | 0x2020_2020_2020_2020;
-    let letter = bytes_at_least(folded, b'a') & !bytes_at_least(folded, b'f' + 1);
-    if digit | letter != HIGHS {
-        return None;
-    }
     // Letters (0x41.., 0x61..) have bit 6 set, digits (0x30..) do not.
-    let letter = (x >> 6) & ONES;
-    let nibbles = (x & 0x0f0f_0f0f_0f0f_0f0f) + letter * 9;
+    let alpha = (x >> 6) & ONES;
+    // Per byte at most 15 + 9: no carries between bytes.
+    let nibbles = (x & 0x0f0f_0f0f_0f0f_0f0f) + alpha * 9;
+    // Nibbles 10..=15 get the extra offset from '0'+10 to 'a'.
+    let letters = ((nibbles + 0x0606_0606_0606_0606) >> 4) & ONES;
+    let encoded = nibbles + 0x3030_3030_3030_3030 + letters * 39;
+    if nibbles & 0x1010_1010_1010_1010 != 0 || encoded != x | (alpha << 5) {
+        return None;
+    }
     let pairs = (nibbles | (nibbles >> 4)) & 0x00ff_00ff_00ff_00ff;
     let quads = (pairs | (pairs >> 8)) & 0x0000_ffff_0000_ffff;
     Some((quads | (quads >> 16)) as u32)
@@ -508,6 +503,28 @@ mod hex_tests {
         }
         for v in [0u32, 1, 0x9abc_def0, u32::MAX, 0x0a0b_0c0d] {
             assert_eq!(&hex_word(v), format!("{v:08x}").as_bytes());
+        }
+    }
+}
+
+#[cfg(test)]
+mod hex8_tests {
+    use super::hex8;
+
+    /// Every single-byte change of a valid group, in every position.
+    #[test]
+    fn hex8_accepts_exactly_hex_digits() {
+        let base = *b"09afAF5c";
+        for pos in 0..8 {
+            for b in 0..=255u8 {
+                let mut g = base;
+                g[pos] = b;
+                let want = std::str::from_utf8(&g)
+                    .ok()
+                    .filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit()))
+                    .map(|t| u32::from_str_radix(t, 16).unwrap());
+                assert_eq!(hex8(&g), want, "{g:?}");
+            }
         }
     }
 }

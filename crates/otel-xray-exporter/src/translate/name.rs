@@ -129,31 +129,38 @@ fn connection_host(conn: &str) -> Option<&str> {
     (!host.is_empty()).then_some(host)
 }
 
+/// Per byte: an ASCII char allowed in a name (space # % & + - . / 0-9 : = @ A-Z _
+/// a-z); bytes from 0x80 are false. A table indexed by `u8` (no bounds check), not
+/// a `u128` mask: one load per byte in the all-ASCII fast path.
+static ASCII_NAME_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 128 {
+        let b = i as u8;
+        t[i] = b == b' '
+            || b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'_' | b'.' | b':' | b'/' | b'%' | b'&' | b'#' | b'=' | b'+' | b'-' | b'@'
+            );
+        i += 1;
+    }
+    t
+};
+
+#[inline]
+fn is_ascii_name_byte(b: u8) -> bool {
+    ASCII_NAME_BYTE
+        .get(usize::from(b))
+        .copied()
+        .unwrap_or(false)
+}
+
 /// True if the schema's `name` pattern allows `c`.
 pub fn is_name_char(c: char) -> bool {
     let c = c as u32;
     if c < 0x80 {
-        // Bit per ASCII char: space # % & + - . / 0-9 : = @ A-Z _ a-z.
-        const ASCII: u128 = {
-            let mut m = 0u128;
-            let mut i = 0;
-            while i < 128 {
-                let b = i as u8;
-                if b == b' '
-                    || b.is_ascii_alphanumeric()
-                    || matches!(
-                        b,
-                        b'_' | b'.' | b':' | b'/' | b'%' | b'&' | b'#' | b'=' | b'+'
-                    )
-                    || matches!(b, b'-' | b'@')
-                {
-                    m |= 1 << i;
-                }
-                i += 1;
-            }
-            m
-        };
-        return ASCII & (1 << c) != 0;
+        return is_ascii_name_byte(c as u8);
     }
     NAME_CHAR_RANGES
         .binary_search_by(|&(lo, hi)| {
@@ -177,7 +184,7 @@ pub fn is_name_char(c: char) -> bool {
 /// assert_eq!(sanitize_name("EP @ test_15.testing-dömain.org#GO"), "EP @ test_15.testing-dömain.org#GO");
 /// ```
 pub fn sanitize_name(s: &str) -> Cow<'_, str> {
-    if s.len() <= MAX_NAME_CHARS && s.bytes().all(|b| b < 0x80 && is_name_char(char::from(b))) {
+    if s.len() <= MAX_NAME_CHARS && s.bytes().all(is_ascii_name_byte) {
         return Cow::Borrowed(s);
     }
     let mut count = 0;

@@ -11,7 +11,7 @@ use super::{frame, Parsed};
 
 pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut p = Parsed::default();
-    for line in trace.lines().skip(1) {
+    for line in super::lines(trace).skip(1) {
         let line = line.trim();
         let Some(rest) = line.strip_prefix("at ") else {
             continue;

@@ -17,7 +17,7 @@ use super::{frame, Parsed};
 pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut p = Parsed::default();
     let mut label: Option<&str> = None;
-    for line in trace.lines().skip(1) {
+    for line in super::lines(trace).skip(1) {
         if let Some(loc) = line.strip_prefix('\t') {
             let Some(fun) = label.take() else { continue };
             let loc = loc.split(" +0x").next().unwrap_or(loc).trim();

@@ -20,7 +20,7 @@ use super::{frame, type_and_message, Parsed};
 pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut out = vec![Parsed::default()];
     let mut in_header = false;
-    for line in trace.lines().skip(1) {
+    for line in super::lines(trace).skip(1) {
         if let Some(rest) = line.strip_prefix("\tat ") {
             in_header = false;
             let rest = rest.trim_end();

@@ -13,7 +13,7 @@ use super::{frame, split_location, Parsed};
 
 pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut p = Parsed::default();
-    for line in trace.lines().skip(1) {
+    for line in super::lines(trace).skip(1) {
         let Some(rest) = line.trim_start().strip_prefix("at ") else {
             continue;
         };

@@ -25,7 +25,7 @@ const SEPARATORS: [&str; 2] = [
 pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     // Blocks in printed order: oldest cause first, the event's exception last.
     let mut blocks: Vec<Vec<&str>> = vec![Vec::new()];
-    for line in trace.lines() {
+    for line in super::lines(trace) {
         if SEPARATORS.contains(&line.trim()) {
             blocks.push(Vec::new());
         } else if let Some(b) = blocks.last_mut() {

@@ -26,7 +26,7 @@ pub(crate) fn parse(trace: &str) -> Vec<Parsed<'_>> {
     let mut panic_frame = None;
     let mut in_causes = false;
     top.stack.reserve(trace.len() / 96);
-    for line in trace.lines() {
+    for line in super::lines(trace) {
         let t = line.trim_ascii();
         let Some(&first) = t.as_bytes().first() else {
             in_causes = false;

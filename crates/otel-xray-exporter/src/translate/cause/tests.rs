@@ -224,3 +224,34 @@ fn locations_split_path_line_and_column() {
     assert_eq!(split_location("nowhere"), ("nowhere", 0));
     assert_eq!(split_location("a:b"), ("a:b", 0));
 }
+
+#[test]
+fn lines_match_str_lines() {
+    for s in [
+        "",
+        "\n",
+        "\n\n",
+        "a",
+        "a\n",
+        "a\n\n",
+        "a\r\nb",
+        "a\r",
+        "a\r\r\n",
+        "\r\n",
+        "a\nb\r\n",
+        "é\n\u{2028}\r\n😀",
+    ] {
+        assert_eq!(
+            lines(s).collect::<Vec<_>>(),
+            s.lines().collect::<Vec<_>>(),
+            "{s:?}"
+        );
+    }
+}
+
+proptest::proptest! {
+    #[test]
+    fn lines_match_str_lines_on_any_text(s in "[a\r\n\t é]{0,40}") {
+        proptest::prop_assert_eq!(lines(&s).collect::<Vec<_>>(), s.lines().collect::<Vec<_>>());
+    }
+}
