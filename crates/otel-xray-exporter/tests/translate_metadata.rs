@@ -188,3 +188,37 @@ fn a_namespace_is_written_once() {
     assert_eq!(doc["metadata"]["otel"]["mine"], 1);
     assert_eq!(doc["metadata"]["otel"]["events"][0]["name"], "retry");
 }
+
+#[test]
+fn resource_metadata_is_written_in_key_order() {
+    // Resources are hash maps: the same resource built twice may iterate differently.
+    let keys = [
+        "zone",
+        "alpha",
+        "k8s.pod.name",
+        "build",
+        "mid",
+        "Upper",
+        "deploy",
+    ];
+    let res = resource(
+        keys.iter()
+            .map(|k| KeyValue::new(*k, format!("v-{k}")))
+            .collect(),
+    );
+    let text = Translator::new(TranslatorConfig::default())
+        .translate_json(&span(SpanKind::Server, None), &res)
+        .unwrap();
+    let mut positions: Vec<(usize, &str)> = keys
+        .iter()
+        .map(|k| {
+            let at = text.find(&format!("\"otel.resource.{k}\""));
+            (at.expect("every resource key is written"), *k)
+        })
+        .collect();
+    positions.sort();
+    let written: Vec<&str> = positions.into_iter().map(|(_, k)| k).collect();
+    let mut sorted = keys.to_vec();
+    sorted.sort();
+    assert_eq!(written, sorted);
+}

@@ -52,6 +52,26 @@ fn stable_keys_and_case_insensitive_system() {
 }
 
 #[test]
+fn connection_string_falls_back_to_the_server_address() {
+    let doc = db(vec![
+        KeyValue::new("db.system.name", "postgresql"),
+        KeyValue::new("db.namespace", "shop"),
+        KeyValue::new("server.address", "db.internal"),
+        KeyValue::new("server.port", 5432),
+    ]);
+    assert_eq!(doc["sql"]["connection_string"], "db.internal:5432/shop");
+    // The address stays visible as an attribute too.
+    assert_eq!(doc["metadata"]["default"]["server.address"], "db.internal");
+
+    let old = db(vec![
+        KeyValue::new("db.system", "mysql"),
+        KeyValue::new("db.name", "shop"),
+        KeyValue::new("net.peer.name", "legacy-db"),
+    ]);
+    assert_eq!(old["sql"]["connection_string"], "legacy-db/shop");
+}
+
+#[test]
 fn non_sql_database_keeps_db_keys_in_metadata() {
     let doc = db(vec![
         KeyValue::new("db.system", "redis"),

@@ -82,7 +82,11 @@ pub(crate) fn make_metadata<'a>(
     default.append(&mut selected.overflow);
 
     if is_segment && config.resource_in_metadata {
-        for (k, v) in res.resource.iter() {
+        // The SDK keeps resource attributes in a hash map: sort them so the same
+        // resource always gives the same document (diffable CLI output, stable tests).
+        let mut resource: Vec<_> = res.resource.iter().collect();
+        resource.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        for (k, v) in resource {
             let k = k.as_str();
             if selected.resource_keys.contains(&k)
                 || matches!(v, Value::String(s) if s.as_str().is_empty())

@@ -3,8 +3,10 @@
 //! Only when `db.system.name` / `db.system` names an SQL system — compared
 //! case-insensitively, unlike the collector (`MySQL` counts). `url` is the span
 //! name (as the collector does: connection strings may hold secrets);
-//! `connection_string` is `db.connection_string` (or `localhost`) + `/` +
-//! `db.namespace` / `db.name`, with any `user:password@` removed;
+//! `connection_string` is `db.connection_string` with any password removed —
+//! or, where current semantic conventions no longer set it, `server.address`
+//! (`net.peer.name`) with `:server.port` (`net.peer.port`), and only without
+//! either `localhost` as the collector writes — + `/` + `db.namespace` / `db.name`;
 //! `sanitized_query` is `db.query.text` / `db.statement` as recorded;
 //! `database_type` the lower-cased system; `user` is `db.user` (≤ 250 chars).
 //! Non-SQL systems (redis, mongodb, …) get no block and keep their `db.*`
@@ -55,10 +57,24 @@ pub(crate) fn make_sql<'a>(
         .non_empty(S::DbNamespace)
         .or_else(|| attrs.non_empty(S::DbName))
         .unwrap_or("");
-    let conn = attrs
-        .non_empty(S::DbConnectionString)
-        .map(strip_password)
-        .unwrap_or(Cow::Borrowed("localhost"));
+    // Current semantic conventions dropped `db.connection_string`; the server's
+    // address says where the database is far better than the collector's
+    // `localhost` fallback.
+    let conn = match attrs.non_empty(S::DbConnectionString) {
+        Some(c) => strip_password(c),
+        None => match (
+            attrs
+                .non_empty(S::ServerAddress)
+                .or_else(|| attrs.non_empty(S::NetPeerName)),
+            attrs
+                .int(S::ServerPort)
+                .or_else(|| attrs.int(S::NetPeerPort)),
+        ) {
+            (Some(host), Some(port)) => Cow::Owned(format!("{host}:{port}")),
+            (Some(host), None) => Cow::Borrowed(host),
+            (None, _) => Cow::Borrowed("localhost"),
+        },
+    };
     let sql = Sql {
         url: (!span_name.is_empty()).then_some(Cow::Borrowed(span_name)),
         connection_string: Some(Cow::Owned(format!("{conn}/{database}"))),
