@@ -163,25 +163,35 @@ impl<'a> SpanFields<'a> {
 }
 
 /// Calls `f` with the attribute's value as text, formatting numbers and booleans on the stack.
-/// Arrays never match an attribute condition.
+/// Arrays never match an attribute condition. Strings (nearly every attribute condition) take the
+/// inlined path; numbers are formatted out of line.
+#[inline(always)]
 pub(crate) fn with_value_text<R>(value: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
-    use std::io::Write;
-    let mut buf = [0u8; 40];
-    let written = {
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let ok = match value {
-            Value::String(s) => return Some(f(s.as_str())),
-            Value::Bool(b) => return Some(f(if *b { "true" } else { "false" })),
-            Value::I64(i) => write!(cursor, "{i}").is_ok(),
-            Value::F64(x) => write!(cursor, "{x}").is_ok(),
-            _ => false,
-        };
-        if !ok {
-            return None;
+    match value {
+        Value::String(s) => Some(f(s.as_str())),
+        Value::Bool(b) => Some(f(if *b { "true" } else { "false" })),
+        Value::I64(_) | Value::F64(_) => {
+            let mut buf = [0u8; 40];
+            number_text(value, &mut buf).map(f)
         }
-        cursor.position() as usize
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn number_text<'b>(value: &Value, buf: &'b mut [u8; 40]) -> Option<&'b str> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let ok = match value {
+        Value::I64(i) => write!(cursor, "{i}").is_ok(),
+        Value::F64(x) => write!(cursor, "{x}").is_ok(),
+        _ => false,
     };
-    std::str::from_utf8(&buf[..written]).ok().map(f)
+    if !ok {
+        return None;
+    }
+    let written = cursor.position() as usize;
+    std::str::from_utf8(&buf[..written]).ok()
 }
 
 #[cfg(test)]
