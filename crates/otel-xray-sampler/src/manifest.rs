@@ -9,7 +9,7 @@ use arc_swap::ArcSwapOption;
 use opentelemetry::trace::TraceId;
 use opentelemetry::{KeyValue, Value};
 
-use crate::matcher::{prefix_word, Pattern, PrefixFilter};
+use crate::matcher::{prefix_word, FilterWord, Pattern, PrefixFilter};
 use crate::reservoir::{rate_threshold, under_threshold, Reservoir, StripedStatistics};
 use crate::rule::SamplingRule;
 use crate::sampling_request::{with_value_text, ResourceContext, SpanFields};
@@ -263,9 +263,9 @@ impl Engine {
             SpanFields::default()
         };
         let words = [
-            prefix_word(fields.http_method),
-            prefix_word(fields.url_path),
-            prefix_word(fields.host),
+            FilterWord::new(prefix_word(fields.http_method)),
+            FilterWord::new(prefix_word(fields.url_path)),
+            FilterWord::new(prefix_word(fields.host)),
         ];
         let mut values: AttributeValues<'_> = [None; INDEXED_KEYS];
         if !manifest.attribute_keys.is_empty() {
@@ -282,9 +282,10 @@ impl Engine {
         }
         let candidates = manifest.filters.iter().zip(&manifest.candidates);
         for ((filter, rule), slots) in candidates.zip(&manifest.attribute_slots) {
-            let admitted = filter[0].admits(words[0])
-                && filter[1].admits(words[1])
-                && filter[2].admits(words[2]);
+            let admitted = (filter[0].misses(&words[0])
+                | filter[1].misses(&words[1])
+                | filter[2].misses(&words[2]))
+                == 0;
             if admitted && rule.matches(&fields, slots.as_deref(), &values, attributes) {
                 return rule.sample(now_ms, trace_id);
             }
