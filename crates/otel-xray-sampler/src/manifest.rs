@@ -3,20 +3,38 @@
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use opentelemetry::trace::TraceId;
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 
-use crate::matcher::{prefix_word, Pattern, PrefixFilter};
+use crate::matcher::{prefix_word, FilterWord, Pattern, PrefixFilter};
 use crate::reservoir::{rate_threshold, under_threshold, Reservoir, StripedStatistics};
 use crate::rule::SamplingRule;
 use crate::sampling_request::{with_value_text, ResourceContext, SpanFields};
 use crate::stats::Counters;
 
+/// Distinct attribute keys (across a manifest's candidate rules) looked up in one pass over the span's
+/// attributes; with more, each rule scans the attributes for its own keys.
+const INDEXED_KEYS: usize = 8;
+
+/// The span's value for each indexed attribute key (the first attribute with that key).
+type AttributeValues<'a> = [Option<&'a Value>; INDEXED_KEYS];
+
 /// `quota_expiry_ms` before the first target: the rule borrows 1 request per second.
 const NO_TARGET: u64 = u64::MAX;
+
+/// The kernel's coarse monotonic clock: a fraction of the cost of `Instant::now()` on every decision,
+/// and no shared cache line written (unlike coarsetime's cached `now()`).
+fn coarse_ticks() -> u64 {
+    coarsetime::Instant::now_without_cache_update().as_ticks()
+}
+
+/// Coarse ticks are seconds with 32 fractional bits.
+fn ticks_to_ms(ticks: u64) -> u64 {
+    ((u128::from(ticks) * 1000) >> 32) as u64
+}
 
 /// A rule in force: compiled patterns, the target X-Ray assigned, and statistics to report.
 #[derive(Debug)]
@@ -82,20 +100,36 @@ impl LiveRule {
             || !self.host.is_any()
     }
 
-    /// Request-side matching; the service side was decided when the rule was loaded.
+    /// Request-side matching; the service side was decided when the rule was loaded. `slots` gives,
+    /// per attribute condition, its key's index in `values` (`None`: scan `attributes`).
     #[inline]
-    fn matches(&self, fields: &SpanFields<'_>, attributes: &[KeyValue]) -> bool {
+    fn matches(
+        &self,
+        fields: &SpanFields<'_>,
+        slots: Option<&[u8]>,
+        values: &AttributeValues<'_>,
+        attributes: &[KeyValue],
+    ) -> bool {
         self.http_method.matches_opt(fields.http_method)
             && self.url_path.matches_opt(fields.url_path)
             && self.host.matches_opt(fields.host)
             && (!self.arn_per_span || self.resource_arn.matches_opt(fields.cloud_resource_id))
-            && self.attributes.iter().all(|(key, pattern)| {
-                attributes
-                    .iter()
-                    .find(|kv| kv.key.as_str() == key)
-                    .and_then(|kv| with_value_text(&kv.value, |text| pattern.matches(text)))
-                    .unwrap_or(false)
-            })
+            && self
+                .attributes
+                .iter()
+                .enumerate()
+                .all(|(j, (key, pattern))| {
+                    let value = match slots {
+                        Some(slots) => values[usize::from(slots[j])],
+                        None => attributes
+                            .iter()
+                            .find(|kv| kv.key.as_str() == key)
+                            .map(|kv| &kv.value),
+                    };
+                    value
+                        .and_then(|v| with_value_text(v, |text| pattern.matches(text)))
+                        .unwrap_or(false)
+                })
     }
 
     /// Reservoir first (borrowed 1/s until X-Ray assigns a quota, then the quota until its TTL),
@@ -155,6 +189,11 @@ pub(crate) struct Manifest {
     candidates: Vec<Arc<LiveRule>>,
     /// Per candidate, contiguous: prefix filters on HTTP method, URL path and host.
     filters: Vec<[PrefixFilter; 3]>,
+    /// Distinct attribute keys of the candidates' conditions, when there are at most
+    /// [`INDEXED_KEYS`]; empty otherwise.
+    attribute_keys: Vec<String>,
+    /// Per candidate, its conditions' indices in `attribute_keys`; `None` when not indexed.
+    attribute_slots: Vec<Option<Box<[u8]>>>,
     /// Whether any candidate looks at HTTP fields or the span's ARN; if none does, the attributes
     /// are not scanned for them.
     needs_fields: bool,
@@ -171,7 +210,8 @@ pub(crate) struct Engine {
     resource: ResourceContext,
     /// X-Ray's default rule applied locally: 1/s reservoir + 5 %.
     fallback: LiveRule,
-    base: Instant,
+    /// Coarse monotonic ticks (32 fractional bits of a second) when the engine was created.
+    base_ticks: u64,
     manifest_ttl: Duration,
     pub(crate) counters: Counters,
 }
@@ -182,15 +222,16 @@ impl Engine {
             manifest: ArcSwapOption::empty(),
             fallback: LiveRule::new(SamplingRule::default_rule(), &ResourceContext::default()),
             resource,
-            base: Instant::now(),
+            base_ticks: coarse_ticks(),
             manifest_ttl,
             counters: Counters::default(),
         }
     }
 
-    /// Milliseconds since the engine was created (monotonic).
+    /// Milliseconds since the engine was created (monotonic, a few milliseconds of resolution:
+    /// reservoirs count whole seconds and quotas expire after seconds).
     pub(crate) fn now_ms(&self) -> u64 {
-        self.base.elapsed().as_millis() as u64
+        ticks_to_ms(coarse_ticks().saturating_sub(self.base_ticks))
     }
 
     /// Converts an absolute wall-clock time (a quota TTL) to engine time.
@@ -222,15 +263,30 @@ impl Engine {
             SpanFields::default()
         };
         let words = [
-            prefix_word(fields.http_method),
-            prefix_word(fields.url_path),
-            prefix_word(fields.host),
+            FilterWord::new(prefix_word(fields.http_method)),
+            FilterWord::new(prefix_word(fields.url_path)),
+            FilterWord::new(prefix_word(fields.host)),
         ];
-        for (filter, rule) in manifest.filters.iter().zip(&manifest.candidates) {
-            let admitted = filter[0].admits(words[0])
-                && filter[1].admits(words[1])
-                && filter[2].admits(words[2]);
-            if admitted && rule.matches(&fields, attributes) {
+        let mut values: AttributeValues<'_> = [None; INDEXED_KEYS];
+        if !manifest.attribute_keys.is_empty() {
+            // One pass over the span instead of one per rule condition; the first occurrence wins.
+            for kv in attributes {
+                let key = kv.key.as_str();
+                for (slot, wanted) in values.iter_mut().zip(&manifest.attribute_keys) {
+                    if key == wanted {
+                        slot.get_or_insert(&kv.value);
+                        break;
+                    }
+                }
+            }
+        }
+        let candidates = manifest.filters.iter().zip(&manifest.candidates);
+        for ((filter, rule), slots) in candidates.zip(&manifest.attribute_slots) {
+            let admitted = (filter[0].misses(&words[0])
+                | filter[1].misses(&words[1])
+                | filter[2].misses(&words[2]))
+                == 0;
+            if admitted && rule.matches(&fields, slots.as_deref(), &values, attributes) {
                 return rule.sample(now_ms, trace_id);
             }
         }
@@ -282,6 +338,27 @@ impl Engine {
                 ]
             })
             .collect();
+        let mut attribute_keys: Vec<String> = Vec::new();
+        for (key, _) in candidates.iter().flat_map(|r| &r.attributes) {
+            if !attribute_keys.contains(key) {
+                attribute_keys.push(key.clone());
+            }
+        }
+        if attribute_keys.len() > INDEXED_KEYS {
+            attribute_keys.clear();
+        }
+        let attribute_slots = candidates
+            .iter()
+            .map(|r| {
+                r.attributes
+                    .iter()
+                    .map(|(key, _)| {
+                        let i = attribute_keys.iter().position(|k| k == key)?;
+                        u8::try_from(i).ok()
+                    })
+                    .collect::<Option<Box<[u8]>>>()
+            })
+            .collect();
         let expires_at_ms = match ttl {
             Some(ttl) => self.now_ms().saturating_add(ttl.as_millis() as u64),
             None => u64::MAX,
@@ -290,6 +367,8 @@ impl Engine {
             rules: live,
             candidates,
             filters,
+            attribute_keys,
+            attribute_slots,
             needs_fields,
             expires_at_ms,
             fetched_at: SystemTime::now(),

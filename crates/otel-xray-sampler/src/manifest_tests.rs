@@ -107,6 +107,58 @@ fn rule_matching_table() {
     }
 }
 
+/// Attribute conditions read the first attribute with the key, whether the manifest looks keys up in
+/// one pass (few distinct keys) or each rule scans the span (more than `INDEXED_KEYS`).
+#[test]
+fn attribute_conditions_indexed_or_scanned() {
+    for extra_keys in [0, INDEXED_KEYS] {
+        let e = engine(&[("service.name", "checkout")]);
+        let mut rules = vec![
+            SamplingRule::default_rule(),
+            SamplingRule::new("gold", 1, 1.0, 0)
+                .with_attribute("tenant", "gold-?")
+                .with_attribute("retries", "3"),
+            SamplingRule::new("silver", 2, 1.0, 0).with_attribute("tenant", "SILVER"),
+        ];
+        rules.extend((0..extra_keys).map(|i| {
+            SamplingRule::new(format!("k{i}"), 3, 1.0, 0).with_attribute(format!("key-{i}"), "v")
+        }));
+        e.install(rules, None);
+        let m = e.manifest().expect("installed");
+        assert_eq!(m.attribute_keys.is_empty(), extra_keys > 0, "{extra_keys}");
+        let table: Vec<(Vec<KeyValue>, &str)> = vec![
+            (
+                vec![kv("tenant", "gold-1"), KeyValue::new("retries", 3)],
+                "gold",
+            ),
+            (
+                vec![KeyValue::new("retries", 3), kv("tenant", "silver")],
+                "silver",
+            ),
+            (
+                vec![
+                    kv("tenant", "silver"),
+                    kv("tenant", "gold-1"),
+                    KeyValue::new("retries", 3),
+                ],
+                "silver",
+            ),
+            (vec![KeyValue::new("retries", 3)], "Default"),
+            (vec![KeyValue::new("tenant", 7)], "Default"),
+        ];
+        for (attrs, expected) in table {
+            assert_eq!(
+                matched(&e, &attrs).as_deref(),
+                Some(expected),
+                "{extra_keys} {attrs:?}"
+            );
+        }
+        if extra_keys > 0 {
+            assert_eq!(matched(&e, &[kv("key-5", "V")]).as_deref(), Some("k5"));
+        }
+    }
+}
+
 #[test]
 fn resource_arn_and_service_type_from_resource() {
     let e = engine(&[

@@ -146,13 +146,26 @@ impl Pattern {
 pub(crate) fn prefix_word(value: Option<&str>) -> Option<u64> {
     let bytes = value?.as_bytes();
     let mut word = [0u8; 8];
-    for (w, &b) in word.iter_mut().zip(bytes) {
-        if !b.is_ascii() {
-            return None;
-        }
-        *w = b.to_ascii_lowercase();
+    let n = bytes.len().min(8);
+    word[..n].copy_from_slice(&bytes[..n]);
+    let word = u64::from_le_bytes(word);
+    if word & (BYTE_ONES * 0x80) != 0 {
+        return None;
     }
-    Some(u64::from_le_bytes(word))
+    Some(ascii_lowercase_word(word))
+}
+
+const BYTE_ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Lowercases 8 ASCII bytes at once: every byte is below 0x80, so adding at most 0x3f to each never
+/// carries into the next, and a byte's high bit then tells whether it reached the threshold.
+#[inline]
+fn ascii_lowercase_word(word: u64) -> u64 {
+    let at_least_a = word + BYTE_ONES * (0x80 - u64::from(b'A'));
+    let above_z = word + BYTE_ONES * (0x7f - u64::from(b'Z'));
+    let upper = at_least_a & !above_z & (BYTE_ONES * 0x80);
+    // 0x80 >> 2 is the ASCII case bit.
+    word | (upper >> 2)
 }
 
 /// The literal ASCII start of a pattern (up to 8 bytes) as a masked word: comparing it with
@@ -187,12 +200,38 @@ impl PrefixFilter {
 
     /// `false` only if the value certainly does not match the pattern. A value shorter than the
     /// literal is zero-padded, which differs from every literal byte except NUL, and a shorter
-    /// value cannot match an ASCII literal (one character per byte).
-    #[inline(always)]
+    /// value cannot match an ASCII literal (one character per byte). The decision loop uses
+    /// [`misses`](Self::misses); this is the same test for the tables and properties.
+    #[cfg(test)]
     pub(crate) fn admits(&self, word: Option<u64>) -> bool {
+        self.misses(&FilterWord::new(word)) == 0
+    }
+
+    /// Non-zero when [`admits`](Self::admits) is `false`; branch-free, so the rule loop can OR the
+    /// three fields' results and branch once per rule.
+    #[inline(always)]
+    pub(crate) fn misses(&self, word: &FilterWord) -> u64 {
+        ((word.word & self.mask) ^ self.value) & word.valid
+    }
+}
+
+/// A [`prefix_word`] ready for [`PrefixFilter::misses`]: an absent word (absent or non-ASCII value)
+/// has an all-zero `valid` mask, so every filter admits it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FilterWord {
+    word: u64,
+    valid: u64,
+}
+
+impl FilterWord {
+    #[inline(always)]
+    pub(crate) fn new(word: Option<u64>) -> Self {
         match word {
-            Some(w) => w & self.mask == self.value,
-            None => true,
+            Some(word) => Self {
+                word,
+                valid: u64::MAX,
+            },
+            None => Self { word: 0, valid: 0 },
         }
     }
 }
@@ -370,6 +409,31 @@ mod tests {
             }
         }
         dp[p.len()][t.len()]
+    }
+
+    #[test]
+    fn prefix_word_lowercases_ascii_only() {
+        for b in 0u8..0x80 {
+            let text = [b'x', b, b'Z', b'@', b'[', b'a', b'`', b'{', b'Q'];
+            let text = std::str::from_utf8(&text).expect("ascii");
+            let mut expected = [0u8; 8];
+            for (e, c) in expected.iter_mut().zip(text.bytes()) {
+                *e = c.to_ascii_lowercase();
+            }
+            assert_eq!(
+                prefix_word(Some(text)),
+                Some(u64::from_le_bytes(expected)),
+                "{b:#x}"
+            );
+        }
+        assert_eq!(prefix_word(Some("")), Some(0));
+        assert_eq!(
+            prefix_word(Some("aB")),
+            Some(u64::from_le_bytes(*b"ab\0\0\0\0\0\0"))
+        );
+        assert_eq!(prefix_word(Some("abcdefg\u{e9}")), None);
+        assert!(prefix_word(Some("abcdefgh\u{e9}")).is_some());
+        assert_eq!(prefix_word(None), None);
     }
 
     proptest! {

@@ -101,10 +101,42 @@ pub(crate) fn path_of_url(url: &str) -> Option<&str> {
 
 /// `http.target` carries the query string; X-Ray matches `URLPath` against the path only.
 fn strip_query(target: &str) -> &str {
-    match target.bytes().position(|b| b == b'?' || b == b'#') {
+    match query_start(target.as_bytes()) {
         Some(i) => &target[..i],
         None => target,
     }
+}
+
+const BYTE_ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Whether any byte of `word` is zero (exact as a yes/no answer).
+#[inline(always)]
+fn has_zero_byte(word: u64) -> bool {
+    word.wrapping_sub(BYTE_ONES) & !word & (BYTE_ONES * 0x80) != 0
+}
+
+/// The index of the first `?` or `#`. Paths are matched on every decision, so 8 bytes are checked
+/// at a time and only a chunk that has one is scanned bytewise.
+fn query_start(bytes: &[u8]) -> Option<usize> {
+    let is_delimiter = |b: &u8| *b == b'?' || *b == b'#';
+    let mut chunks = bytes.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        if has_zero_byte(word ^ (BYTE_ONES * u64::from(b'?')))
+            || has_zero_byte(word ^ (BYTE_ONES * u64::from(b'#')))
+        {
+            return chunk.iter().position(is_delimiter).map(|i| offset + i);
+        }
+        offset += 8;
+    }
+    chunks
+        .remainder()
+        .iter()
+        .position(is_delimiter)
+        .map(|i| offset + i)
 }
 
 impl<'a> SpanFields<'a> {
@@ -163,25 +195,35 @@ impl<'a> SpanFields<'a> {
 }
 
 /// Calls `f` with the attribute's value as text, formatting numbers and booleans on the stack.
-/// Arrays never match an attribute condition.
+/// Arrays never match an attribute condition. Strings (nearly every attribute condition) take the
+/// inlined path; numbers are formatted out of line.
+#[inline(always)]
 pub(crate) fn with_value_text<R>(value: &Value, f: impl FnOnce(&str) -> R) -> Option<R> {
-    use std::io::Write;
-    let mut buf = [0u8; 40];
-    let written = {
-        let mut cursor = std::io::Cursor::new(&mut buf[..]);
-        let ok = match value {
-            Value::String(s) => return Some(f(s.as_str())),
-            Value::Bool(b) => return Some(f(if *b { "true" } else { "false" })),
-            Value::I64(i) => write!(cursor, "{i}").is_ok(),
-            Value::F64(x) => write!(cursor, "{x}").is_ok(),
-            _ => false,
-        };
-        if !ok {
-            return None;
+    match value {
+        Value::String(s) => Some(f(s.as_str())),
+        Value::Bool(b) => Some(f(if *b { "true" } else { "false" })),
+        Value::I64(_) | Value::F64(_) => {
+            let mut buf = [0u8; 40];
+            number_text(value, &mut buf).map(f)
         }
-        cursor.position() as usize
+        _ => None,
+    }
+}
+
+#[inline(never)]
+fn number_text<'b>(value: &Value, buf: &'b mut [u8; 40]) -> Option<&'b str> {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let ok = match value {
+        Value::I64(i) => write!(cursor, "{i}").is_ok(),
+        Value::F64(x) => write!(cursor, "{x}").is_ok(),
+        _ => false,
     };
-    std::str::from_utf8(&buf[..written]).ok().map(f)
+    if !ok {
+        return None;
+    }
+    let written = cursor.position() as usize;
+    std::str::from_utf8(&buf[..written]).ok()
 }
 
 #[cfg(test)]
@@ -242,6 +284,14 @@ mod tests {
         assert_eq!(SpanFields::extract(&attrs).http_method, Some("PURGE"));
         let attrs = [kv("http.request.method", "_OTHER")];
         assert_eq!(SpanFields::extract(&attrs).http_method, Some("_OTHER"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn query_start_finds_the_first_delimiter(text in "[a/?#\u{e9}\u{2023}\u{3f00}]{0,40}") {
+            let expected = text.bytes().position(|b| b == b'?' || b == b'#');
+            proptest::prop_assert_eq!(query_start(text.as_bytes()), expected);
+        }
     }
 
     #[test]
