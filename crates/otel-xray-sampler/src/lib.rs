@@ -6,7 +6,11 @@
 //! borrowed counts and receives its reservoir quota with `GetSamplingTargets`, and decides each span
 //! without locks or allocation.
 //!
-//! Wiring, with the otel-xray propagator deciding nothing for `Sampled=?` headers:
+//! Wiring: the sampler is the *root* sampler. Wrap it in a parent-based sampler so
+//! children follow their parent. With the otel-xray propagator, prefer
+//! `otel_xray_propagator::XrayParentBased::new(xray)`: it also hands spans whose
+//! upstream header deferred the decision (`Sampled=?`, or no `Sampled`) to these
+//! rules, where the SDK's `ParentBased` (below) would treat them as not sampled.
 //!
 //! ```no_run
 //! use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
