@@ -5,13 +5,12 @@
 
 mod delivery_support;
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use aws_sdk_xray::config::retry::RetryConfig;
 use delivery_support::document;
 use delivery_support::fault_proxy::{Fault, FaultProxy};
-use delivery_support::moto::{client, stored_documents};
+use delivery_support::moto::{client, stored_documents, trace_ids};
 use otel_xray_exporter::{DeliveryReport, DropReason, XrayExporter};
 use otel_xray_testkit::MotoServer;
 
@@ -43,19 +42,12 @@ fn send(exporter: &XrayExporter, docs: Vec<String>) -> DeliveryReport {
 
 /// Asserts moto holds exactly `docs`, byte for byte.
 fn assert_all_stored(moto: &MotoServer, docs: &[String]) {
-    let ids: BTreeSet<String> = docs
-        .iter()
-        .map(|d| {
-            serde_json::from_str::<serde_json::Value>(d).unwrap()["trace_id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    let ids: Vec<String> = ids.into_iter().collect();
     let stored = tokio::runtime::Runtime::new()
         .unwrap()
-        .block_on(stored_documents(&client(&moto.endpoint_url()), &ids));
+        .block_on(stored_documents(
+            &client(&moto.endpoint_url()),
+            &trace_ids(docs),
+        ));
     assert_eq!(stored.len(), docs.len(), "documents lost or duplicated");
     for d in docs {
         let v: serde_json::Value = serde_json::from_str(d).unwrap();

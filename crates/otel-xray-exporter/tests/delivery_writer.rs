@@ -5,8 +5,8 @@ mod delivery_support;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex};
 
-use delivery_support::{document, make_spans, span_data};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use delivery_support::{batch_provider, block_on, document, make_spans, span_data};
+use opentelemetry_sdk::trace::SpanExporter;
 use otel_xray_exporter::{DropReason, XrayExporter};
 
 /// A `Write` whose bytes the test can read back.
@@ -40,14 +40,6 @@ impl Write for Flaky {
     }
 }
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 #[test]
 fn every_span_becomes_one_valid_line() {
     let out = Shared::default();
@@ -56,9 +48,7 @@ fn every_span_becomes_one_valid_line() {
         .build()
         .unwrap();
     let counters = exporter.counters();
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = batch_provider(exporter);
     make_spans(&provider, 120);
     provider.force_flush().unwrap();
     provider.shutdown().unwrap();

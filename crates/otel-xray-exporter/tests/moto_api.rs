@@ -4,32 +4,18 @@
 
 mod delivery_support;
 
-use std::collections::BTreeSet;
-
-use delivery_support::moto::{client, stored_documents, summarised_traces};
-use delivery_support::{document, make_spans};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use delivery_support::moto::{
+    client, moto_exporter, read_back, stored_documents, summarised_traces, trace_ids,
+};
+use delivery_support::{batch_provider, document, make_spans};
+use opentelemetry_sdk::trace::SpanExporter;
 use otel_xray_exporter::{DropReason, XrayExporter};
 use otel_xray_testkit::MotoServer;
-
-fn trace_ids(docs: &[String]) -> Vec<String> {
-    let set: BTreeSet<String> = docs
-        .iter()
-        .map(|d| {
-            let v: serde_json::Value = serde_json::from_str(d).unwrap();
-            v["trace_id"].as_str().unwrap().to_owned()
-        })
-        .collect();
-    set.into_iter().collect()
-}
 
 #[test]
 fn documents_arrive_byte_for_byte_in_calls_of_fifty() {
     let moto = MotoServer::start();
-    let exporter = XrayExporter::builder()
-        .with_xray_client(client(&moto.endpoint_url()))
-        .build()
-        .unwrap();
+    let exporter = moto_exporter(&moto);
     let counters = exporter.counters();
     let docs: Vec<String> = (0..137).map(|i| document(i, 100)).collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -55,10 +41,7 @@ fn documents_arrive_byte_for_byte_in_calls_of_fifty() {
 #[test]
 fn a_document_moto_rejects_is_counted_under_its_code() {
     let moto = MotoServer::start();
-    let exporter = XrayExporter::builder()
-        .with_xray_client(client(&moto.endpoint_url()))
-        .build()
-        .unwrap();
+    let exporter = moto_exporter(&moto);
     let mut bad: serde_json::Value = serde_json::from_str(&document(99, 0)).unwrap();
     bad.as_object_mut().unwrap().remove("end_time");
     let docs = vec![document(1, 0), bad.to_string(), document(2, 0)];
@@ -78,16 +61,11 @@ fn a_document_moto_rejects_is_counted_under_its_code() {
 #[test]
 fn spans_through_the_batch_processor_reach_moto_with_their_parent_links() {
     let moto = MotoServer::start();
-    let exporter = XrayExporter::builder()
-        .with_xray_client(client(&moto.endpoint_url()))
-        .build()
-        .unwrap();
+    let exporter = moto_exporter(&moto);
     let counters = exporter.counters();
     // The default batch processor runs export on its own thread, outside
     // any tokio runtime.
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = batch_provider(exporter);
     make_spans(&provider, 75);
     provider.shutdown().unwrap();
     let s = counters.snapshot();
@@ -97,11 +75,8 @@ fn spans_through_the_batch_processor_reach_moto_with_their_parent_links() {
         "{s:?}"
     );
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let reader = client(&moto.endpoint_url());
-    let listed = rt.block_on(summarised_traces(&reader));
+    let (listed, stored) = read_back(&moto);
     assert_eq!(listed.len(), 1, "one trace: {listed:?}");
-    let stored = rt.block_on(stored_documents(&reader, &listed));
     assert_eq!(stored.len(), 75);
     let root = stored
         .values()
@@ -144,10 +119,7 @@ async fn a_tokio_app_can_lend_its_runtime() {
 #[tokio::test(flavor = "current_thread")]
 async fn the_private_runtime_works_and_drops_inside_an_async_context() {
     let moto = MotoServer::start();
-    let exporter = XrayExporter::builder()
-        .with_xray_client(client(&moto.endpoint_url()))
-        .build()
-        .unwrap();
+    let exporter = moto_exporter(&moto);
     // Awaited on a current-thread runtime: the calls run on the exporter's
     // own runtime thread, so this does not deadlock.
     let report = exporter.send_documents(vec![document(1, 0)]).await;

@@ -5,11 +5,10 @@
 
 mod delivery_support;
 
-use delivery_support::moto::{client, stored_documents, summarised_traces};
+use delivery_support::batch_provider;
+use delivery_support::moto::{moto_exporter, read_back};
 use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use otel_xray_exporter::XrayExporter;
 use otel_xray_testkit::MotoServer;
 
 const CHILDREN: i64 = 60;
@@ -17,14 +16,9 @@ const CHILDREN: i64 = 60;
 #[test]
 fn every_span_arrives_with_annotations_metadata_http_and_parent() {
     let moto = MotoServer::start();
-    let exporter = XrayExporter::builder()
-        .with_xray_client(client(&moto.endpoint_url()))
-        .build()
-        .unwrap();
+    let exporter = moto_exporter(&moto);
     let counters = exporter.counters();
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = batch_provider(exporter);
     let tracer = provider.tracer("checkout-service");
     let root = tracer
         .span_builder("POST /checkout")
@@ -62,11 +56,8 @@ fn every_span_arrives_with_annotations_metadata_http_and_parent() {
         "{s:?}"
     );
 
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let reader = client(&moto.endpoint_url());
-    let traces = rt.block_on(summarised_traces(&reader));
+    let (traces, stored) = read_back(&moto);
     assert_eq!(traces.len(), 1, "{traces:?}");
-    let stored = rt.block_on(stored_documents(&reader, &traces));
     assert_eq!(stored.len(), 1 + CHILDREN as usize);
     for d in stored.values() {
         otel_xray_testkit::assert_segment_valid(d);

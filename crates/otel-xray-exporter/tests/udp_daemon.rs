@@ -5,31 +5,21 @@ mod delivery_support;
 
 use std::time::{Duration, Instant};
 
-use delivery_support::{document, make_spans, parse_like_daemon, FakeDaemon, DAEMON_BUFFER};
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanExporter};
+use delivery_support::{
+    batch_provider, block_on, daemon_exporter, document, make_spans, parse_like_daemon, FakeDaemon,
+    DAEMON_BUFFER,
+};
+use opentelemetry_sdk::trace::SpanExporter;
 use otel_xray_exporter::{
     DropReason, XrayExporter, DAEMON_HEADER, MAX_DAEMON_DOCUMENT_BYTES, MAX_DATAGRAM_BYTES,
 };
 
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
 #[test]
 fn spans_through_the_batch_processor_arrive_one_per_datagram() {
     let daemon = FakeDaemon::start("127.0.0.1:0");
-    let exporter = XrayExporter::builder()
-        .with_daemon_address(daemon.addr().to_string())
-        .build()
-        .unwrap();
+    let exporter = daemon_exporter(&daemon);
     let counters = exporter.counters();
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = batch_provider(exporter);
     make_spans(&provider, 60);
     provider.shutdown().unwrap();
 
@@ -64,10 +54,7 @@ fn daemon_parse_rules_are_the_daemon_s() {
 #[test]
 fn no_datagram_exceeds_64kb_and_oversized_documents_are_counted_not_sent() {
     let daemon = FakeDaemon::start("127.0.0.1:0");
-    let exporter = XrayExporter::builder()
-        .with_daemon_address(daemon.addr().to_string())
-        .build()
-        .unwrap();
+    let exporter = daemon_exporter(&daemon);
     let counters = exporter.counters();
     // Pad so the documents land right at, and just past, the datagram limit.
     let base = document(1, 0).len();
@@ -160,10 +147,7 @@ fn hostnames_are_resolved() {
 #[test]
 fn export_after_shutdown_is_refused_and_counted() {
     let daemon = FakeDaemon::start("127.0.0.1:0");
-    let exporter = XrayExporter::builder()
-        .with_daemon_address(daemon.addr().to_string())
-        .build()
-        .unwrap();
+    let exporter = daemon_exporter(&daemon);
     let counters = exporter.counters();
     exporter.shutdown().unwrap();
     let report = block_on(exporter.send_documents(vec![document(1, 0), document(2, 0)]));
@@ -191,14 +175,9 @@ fn bad_addresses_fail_the_build() {
 #[test]
 fn huge_spans_are_trimmed_to_fit_one_datagram() {
     let daemon = FakeDaemon::start("127.0.0.1:0");
-    let exporter = XrayExporter::builder()
-        .with_daemon_address(daemon.addr().to_string())
-        .build()
-        .unwrap();
+    let exporter = daemon_exporter(&daemon);
     let counters = exporter.counters();
-    let provider = SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .build();
+    let provider = batch_provider(exporter);
     let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "huge");
     for n in 0..3 {
         let attrs: Vec<opentelemetry::KeyValue> = (0..300)

@@ -15,6 +15,33 @@ use std::time::{Duration, Instant};
 
 use opentelemetry::trace::{Span, Tracer, TracerProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use otel_xray_exporter::XrayExporter;
+
+/// Runs `f` to completion on a fresh current-thread runtime.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+/// A tracer provider that hands `exporter` its spans through the default
+/// batch processor (which exports on its own thread, outside any runtime).
+pub fn batch_provider(exporter: XrayExporter) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .build()
+}
+
+/// An exporter sending datagrams to `daemon`.
+#[cfg(feature = "daemon")]
+pub fn daemon_exporter(daemon: &FakeDaemon) -> XrayExporter {
+    XrayExporter::builder()
+        .with_daemon_address(daemon.addr().to_string())
+        .build()
+        .unwrap()
+}
 
 /// The daemon's read buffer: 64 KiB, not configurable.
 pub const DAEMON_BUFFER: usize = 64 * 1024;

@@ -1,10 +1,12 @@
 //! X-Ray clients pointed at a loopback endpoint, and read-back helpers.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_xray::primitives::DateTime;
+use otel_xray_exporter::XrayExporter;
+use otel_xray_testkit::MotoServer;
 
 /// A client for `endpoint` with dummy credentials in us-east-1.
 pub fn client(endpoint: &str) -> aws_sdk_xray::Client {
@@ -15,6 +17,36 @@ pub fn client(endpoint: &str) -> aws_sdk_xray::Client {
         .endpoint_url(endpoint)
         .build();
     aws_sdk_xray::Client::from_conf(conf)
+}
+
+/// An exporter calling PutTraceSegments on `moto`.
+pub fn moto_exporter(moto: &MotoServer) -> XrayExporter {
+    XrayExporter::builder()
+        .with_xray_client(client(&moto.endpoint_url()))
+        .build()
+        .unwrap()
+}
+
+/// The distinct trace ids of `docs` (segment documents as JSON text), sorted.
+pub fn trace_ids(docs: &[String]) -> Vec<String> {
+    let set: BTreeSet<String> = docs
+        .iter()
+        .map(|d| {
+            let v: serde_json::Value = serde_json::from_str(d).unwrap();
+            v["trace_id"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Reads back everything `moto` holds from the last hour: the trace ids
+/// GetTraceSummaries lists, and every document of those traces by segment id.
+pub fn read_back(moto: &MotoServer) -> (Vec<String>, BTreeMap<String, serde_json::Value>) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let reader = client(&moto.endpoint_url());
+    let listed = rt.block_on(summarised_traces(&reader));
+    let stored = rt.block_on(stored_documents(&reader, &listed));
+    (listed, stored)
 }
 
 /// Every stored document of the given traces, by segment id.
