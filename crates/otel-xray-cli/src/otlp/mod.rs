@@ -313,18 +313,7 @@ fn convert_resource_spans(rs: &Json, loc: &Loc, out: &mut Conversion) -> Res<()>
         let r_loc = loc.field("resource");
         let r_obj = as_object(resource, &r_loc)?;
         attributes = convert_attributes(r_obj, &r_loc, &mut out.notes)?;
-        let dropped = u32_field(
-            r_obj,
-            "droppedAttributesCount",
-            "dropped_attributes_count",
-            &r_loc,
-        )?;
-        if dropped > 0 {
-            out.notes.push(Note {
-                location: r_loc.field("droppedAttributesCount").render(),
-                what: format!("{dropped} dropped resource attributes: the SDK resource has no such count; not carried over"),
-            });
-        }
+        note_uncarried_drops(r_obj, &r_loc, "resource", &mut out.notes)?;
     }
     let builder = Resource::builder_empty();
     let resource = if schema_url.is_empty() {
@@ -347,6 +336,31 @@ fn convert_resource_spans(rs: &Json, loc: &Loc, out: &mut Conversion) -> Res<()>
     Ok(())
 }
 
+/// The SDK's `Resource` and `InstrumentationScope` keep no dropped-attributes
+/// count: a non-zero one is reported as a note rather than lost silently.
+fn note_uncarried_drops(
+    obj: &Map<String, Json>,
+    loc: &Loc,
+    what: &str,
+    notes: &mut Vec<Note>,
+) -> Res<()> {
+    let dropped = u32_field(
+        obj,
+        "droppedAttributesCount",
+        "dropped_attributes_count",
+        loc,
+    )?;
+    if dropped > 0 {
+        notes.push(Note {
+            location: loc.field("droppedAttributesCount").render(),
+            what: format!(
+                "{dropped} dropped {what} attributes: the SDK {what} has no such count; not carried over"
+            ),
+        });
+    }
+    Ok(())
+}
+
 fn convert_scope_spans(
     ss: &Json,
     loc: &Loc,
@@ -365,18 +379,7 @@ fn convert_scope_spans(
             builder = builder.with_version(version);
         }
         builder = builder.with_attributes(convert_attributes(s_obj, &s_loc, &mut out.notes)?);
-        let dropped = u32_field(
-            s_obj,
-            "droppedAttributesCount",
-            "dropped_attributes_count",
-            &s_loc,
-        )?;
-        if dropped > 0 {
-            out.notes.push(Note {
-                location: s_loc.field("droppedAttributesCount").render(),
-                what: format!("{dropped} dropped scope attributes: the SDK scope has no such count; not carried over"),
-            });
-        }
+        note_uncarried_drops(s_obj, &s_loc, "scope", &mut out.notes)?;
     }
     if !schema_url.is_empty() {
         builder = builder.with_schema_url(schema_url);
