@@ -47,6 +47,7 @@ mod matcher;
 mod poller;
 mod reservoir;
 mod rule;
+mod rule_index;
 mod sampler;
 mod sampling_request;
 mod stats;

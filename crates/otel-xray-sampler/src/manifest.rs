@@ -9,10 +9,13 @@ use arc_swap::ArcSwapOption;
 use opentelemetry::trace::TraceId;
 use opentelemetry::{KeyValue, Value};
 
-use crate::matcher::{prefix_word, FilterWord, Pattern, PrefixFilter};
+use crate::matcher::Pattern;
 use crate::reservoir::{rate_threshold, under_threshold, Reservoir, StripedStatistics};
 use crate::rule::SamplingRule;
-use crate::sampling_request::{with_value_text, ResourceContext, SpanFields};
+use crate::rule_index::{Probe, Probes, RuleBlock};
+use crate::sampling_request::{
+    length_bit, with_value_text, FieldReader, ResourceContext, SpanFields,
+};
 use crate::stats::Counters;
 
 /// Distinct attribute keys (across a manifest's candidate rules) looked up in one pass over the span's
@@ -91,6 +94,19 @@ impl LiveRule {
             next_report_ms: AtomicU64::new(0),
             rule,
         }
+    }
+
+    /// The HTTP method, URL path and host patterns.
+    pub(crate) fn request_patterns(&self) -> (&Pattern, &Pattern, &Pattern) {
+        (&self.http_method, &self.url_path, &self.host)
+    }
+
+    /// The rule's condition on attribute `key`, if it has one.
+    pub(crate) fn attribute_pattern(&self, key: &str) -> Option<&Pattern> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, pattern)| pattern)
     }
 
     fn uses_span_fields(&self) -> bool {
@@ -185,28 +201,49 @@ impl LiveRule {
 pub(crate) struct Manifest {
     /// All valid rules, by priority then name.
     pub(crate) rules: Vec<Arc<LiveRule>>,
-    /// The subset that can match this service.
-    candidates: Vec<Arc<LiveRule>>,
-    /// Per candidate, contiguous: prefix filters on HTTP method, URL path and host.
-    filters: Vec<[PrefixFilter; 3]>,
+    /// The subset that can match this service, in matching order, with their lookup tables.
+    blocks: Vec<RuleBlock>,
     /// Distinct attribute keys of the candidates' conditions, when there are at most
     /// [`INDEXED_KEYS`]; empty otherwise.
     attribute_keys: Vec<String>,
-    /// Per candidate, its conditions' indices in `attribute_keys`; `None` when not indexed.
-    attribute_slots: Vec<Option<Box<[u8]>>>,
-    /// Whether any candidate looks at HTTP fields or the span's ARN; if none does, the attributes
-    /// are not scanned for them.
-    needs_fields: bool,
+    /// [`length_bit`]s of the request-field keys when a candidate looks at HTTP fields or the span's
+    /// ARN (else 0: the attributes are not read for them).
+    field_lengths: u64,
+    /// `field_lengths` and the [`length_bit`]s of `attribute_keys`: the attributes a decision reads.
+    key_lengths: u64,
     /// Engine time after which the rules are too old to trust (no successful poll for the TTL).
     expires_at_ms: u64,
     /// Wall-clock time the rules were fetched, compared with `LastRuleModification`.
     pub(crate) fetched_at: SystemTime,
 }
 
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The manifest a thread last decided with. Loading from the `ArcSwap` on every decision costs
+/// more than the decision itself (it registers the reader with a shared debt list); a thread keeps
+/// the manifest until the engine's generation moves on. It holds at most one superseded manifest
+/// (kept until the thread's next decision).
+struct CachedManifest {
+    engine: u64,
+    generation: u64,
+    manifest: Option<Arc<Manifest>>,
+}
+
+thread_local! {
+    static CURRENT_MANIFEST: std::cell::RefCell<CachedManifest> = const {
+        std::cell::RefCell::new(CachedManifest { engine: 0, generation: 0, manifest: None })
+    };
+}
+
 /// The decision engine shared by the sampler's clones and its pollers.
 #[derive(Debug)]
 pub(crate) struct Engine {
     manifest: ArcSwapOption<Manifest>,
+    /// Distinguishes engines in the per-thread manifest cache (never reused, unlike an address).
+    id: u64,
+    /// Bumped after every manifest store: a thread whose cached generation is current holds the
+    /// manifest in force without loading it again.
+    generation: AtomicU64,
     resource: ResourceContext,
     /// X-Ray's default rule applied locally: 1/s reservoir + 5 %.
     fallback: LiveRule,
@@ -220,6 +257,8 @@ impl Engine {
     pub(crate) fn new(resource: ResourceContext, manifest_ttl: Duration) -> Self {
         Self {
             manifest: ArcSwapOption::empty(),
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: AtomicU64::new(0),
             fallback: LiveRule::new(SamplingRule::default_rule(), &ResourceContext::default()),
             resource,
             base_ticks: coarse_ticks(),
@@ -253,25 +292,54 @@ impl Engine {
         trace_id: TraceId,
         attributes: &[KeyValue],
     ) -> bool {
-        let guard = self.manifest.load();
-        let Some(manifest) = guard.as_ref().filter(|m| now_ms < m.expires_at_ms) else {
+        let generation = self.generation.load(Ordering::Acquire);
+        let cached = CURRENT_MANIFEST.try_with(|cell| {
+            let mut cache = cell.try_borrow_mut().ok()?;
+            if cache.engine != self.id || cache.generation != generation {
+                *cache = CachedManifest {
+                    engine: self.id,
+                    generation,
+                    manifest: self.manifest.load_full(),
+                };
+            }
+            Some(self.decide_with(cache.manifest.as_deref(), now_ms, trace_id, attributes))
+        });
+        match cached {
+            Ok(Some(sampled)) => sampled,
+            // The thread is exiting (its cache is gone): load the manifest directly.
+            _ => self.decide_with(
+                self.manifest.load().as_deref(),
+                now_ms,
+                trace_id,
+                attributes,
+            ),
+        }
+    }
+
+    fn decide_with(
+        &self,
+        manifest: Option<&Manifest>,
+        now_ms: u64,
+        trace_id: TraceId,
+        attributes: &[KeyValue],
+    ) -> bool {
+        let Some(manifest) = manifest.filter(|m| now_ms < m.expires_at_ms) else {
             return self.fallback.sample(now_ms, trace_id);
         };
-        let fields = if manifest.needs_fields {
-            SpanFields::extract(attributes)
-        } else {
-            SpanFields::default()
-        };
-        let words = [
-            FilterWord::new(prefix_word(fields.http_method)),
-            FilterWord::new(prefix_word(fields.url_path)),
-            FilterWord::new(prefix_word(fields.host)),
-        ];
+        let mut reader = FieldReader::default();
         let mut values: AttributeValues<'_> = [None; INDEXED_KEYS];
-        if !manifest.attribute_keys.is_empty() {
-            // One pass over the span instead of one per rule condition; the first occurrence wins.
+        if manifest.key_lengths != 0 {
+            // One pass over the span for the request fields and the rules' attribute keys; the first
+            // occurrence of an attribute key wins.
             for kv in attributes {
                 let key = kv.key.as_str();
+                let bit = length_bit(key);
+                if manifest.key_lengths & bit == 0 {
+                    continue;
+                }
+                if manifest.field_lengths & bit != 0 {
+                    reader.offer(key, &kv.value);
+                }
                 for (slot, wanted) in values.iter_mut().zip(&manifest.attribute_keys) {
                     if key == wanted {
                         slot.get_or_insert(&kv.value);
@@ -280,14 +348,27 @@ impl Engine {
                 }
             }
         }
-        let candidates = manifest.filters.iter().zip(&manifest.candidates);
-        for ((filter, rule), slots) in candidates.zip(&manifest.attribute_slots) {
-            let admitted = (filter[0].misses(&words[0])
-                | filter[1].misses(&words[1])
-                | filter[2].misses(&words[2]))
-                == 0;
-            if admitted && rule.matches(&fields, slots.as_deref(), &values, attributes) {
-                return rule.sample(now_ms, trace_id);
+        let fields = reader.finish();
+        let keys = manifest.attribute_keys.len();
+        let mut attribute_probes = [Probe::Absent; INDEXED_KEYS];
+        for (probe, value) in attribute_probes.iter_mut().zip(&values[..keys]) {
+            *probe = Probe::of_value(*value);
+        }
+        let probes = Probes {
+            http_method: Probe::of_text(fields.http_method),
+            url_path: Probe::of_text(fields.url_path),
+            host: Probe::of_text(fields.host),
+            attributes: &attribute_probes[..keys],
+        };
+        for block in &manifest.blocks {
+            // Only rules whose literal pattern starts agree with the span, still in matching order.
+            let mut bits = block.candidates(&probes);
+            while bits != 0 {
+                let (rule, slots) = block.rule(bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+                if rule.matches(&fields, slots, &values, attributes) {
+                    return rule.sample(now_ms, trace_id);
+                }
             }
         }
         // X-Ray always serves the catch-all `Default`; reaching here means it was left out.
@@ -328,16 +409,6 @@ impl Engine {
             .cloned()
             .collect();
         let needs_fields = candidates.iter().any(|r| r.uses_span_fields());
-        let filters = candidates
-            .iter()
-            .map(|r| {
-                [
-                    PrefixFilter::of(&r.http_method),
-                    PrefixFilter::of(&r.url_path),
-                    PrefixFilter::of(&r.host),
-                ]
-            })
-            .collect();
         let mut attribute_keys: Vec<String> = Vec::new();
         for (key, _) in candidates.iter().flat_map(|r| &r.attributes) {
             if !attribute_keys.contains(key) {
@@ -359,20 +430,30 @@ impl Engine {
                     .collect::<Option<Box<[u8]>>>()
             })
             .collect();
+        let field_lengths = if needs_fields {
+            FieldReader::KEY_LENGTHS
+        } else {
+            0
+        };
+        let key_lengths = attribute_keys
+            .iter()
+            .fold(field_lengths, |bits, key| bits | length_bit(key));
+        let blocks = RuleBlock::build(&candidates, attribute_slots, &attribute_keys);
         let expires_at_ms = match ttl {
             Some(ttl) => self.now_ms().saturating_add(ttl.as_millis() as u64),
             None => u64::MAX,
         };
         self.manifest.store(Some(Arc::new(Manifest {
             rules: live,
-            candidates,
-            filters,
+            blocks,
             attribute_keys,
-            attribute_slots,
-            needs_fields,
+            field_lengths,
+            key_lengths,
             expires_at_ms,
             fetched_at: SystemTime::now(),
         })));
+        // Release: a thread that sees the new generation loads the manifest stored above.
+        self.generation.fetch_add(1, Ordering::Release);
     }
 
     pub(crate) fn install_polled(&self, rules: Vec<SamplingRule>) {

@@ -346,3 +346,167 @@ fn stale_rules_fall_back() {
     assert!(!e.decide_at(61_001, id, &[]), "fallback fixed rate");
     assert_eq!(e.fallback_stats().requests, 2);
 }
+
+/// Each thread keeps the manifest it last used: a new rule set, another engine on the same thread,
+/// and another thread all see the rules in force.
+#[test]
+fn cached_manifests_follow_installs_and_engines() {
+    let a = engine(&[("service.name", "checkout")]);
+    let b = engine(&[("service.name", "checkout")]);
+    let get = [kv("http.request.method", "GET")];
+    a.install(
+        vec![SamplingRule::new("a-get", 1, 1.0, 0).with_http_method("GET")],
+        None,
+    );
+    b.install(vec![SamplingRule::new("b-all", 1, 1.0, 0)], None);
+    for _ in 0..3 {
+        assert_eq!(matched(&a, &get).as_deref(), Some("a-get"));
+        assert_eq!(matched(&b, &get).as_deref(), Some("b-all"));
+    }
+    // The thread now holds `a`'s manifest.
+    assert_eq!(matched(&a, &get).as_deref(), Some("a-get"));
+    a.install(
+        vec![SamplingRule::new("a-post", 1, 1.0, 0).with_http_method("POST")],
+        None,
+    );
+    assert_eq!(
+        matched(&a, &get),
+        None,
+        "the superseded rule set is not used"
+    );
+    assert_eq!(a.counters.unmatched.load(Ordering::Relaxed), 1);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let post = [kv("http.request.method", "POST")];
+            assert_eq!(matched(&a, &post).as_deref(), Some("a-post"));
+        });
+    });
+}
+
+/// The rule a plain priority-order scan picks: every candidate matched in full, attributes scanned,
+/// no tables.
+fn scanned(e: &Engine, attrs: &[KeyValue]) -> Option<String> {
+    let m = e.manifest()?;
+    let fields = SpanFields::extract(attrs);
+    m.rules
+        .iter()
+        .filter(|r| r.applies_to_service)
+        .find(|r| r.matches(&fields, None, &[None; INDEXED_KEYS], attrs))
+        .map(|r| r.rule.rule_name.clone())
+}
+
+mod lookup_tables {
+    use super::*;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    const METHODS: &[&str] = &["*", "GET", "get", "POST", "G*", "?ET", "*T", "PATCH"];
+    const PATHS: &[&str] = &[
+        "*",
+        "/api/*",
+        "/API/v1/*",
+        "/health",
+        "*/x",
+        "/a?i/*",
+        "/\u{e4}*",
+        "/api/v1/users/*",
+    ];
+    const HOSTS: &[&str] = &["*", "*.internal", "db.INTERNAL", "shard-1.*", "k*", ""];
+    const TENANTS: &[&str] = &["*", "gold-?", "GOLD-1", "g*", "sil*", "7"];
+    const SERVICES: &[&str] = &["*", "checkout", "billing", "check*"];
+
+    fn rule() -> impl Strategy<Value = SamplingRule> {
+        (
+            1..5i32,
+            select(METHODS),
+            select(PATHS),
+            select(HOSTS),
+            proptest::option::of(select(TENANTS)),
+            proptest::option::of(select(&["3", "*", "?"][..])),
+            select(SERVICES),
+        )
+            .prop_map(|(priority, method, path, host, tenant, retries, service)| {
+                let mut r = SamplingRule::new("", priority, 1.0, 0)
+                    .with_http_method(method)
+                    .with_url_path(path)
+                    .with_host(host)
+                    .with_service_name(service);
+                if let Some(t) = tenant {
+                    r = r.with_attribute("tenant", t);
+                }
+                if let Some(n) = retries {
+                    r = r.with_attribute("retries", n);
+                }
+                r
+            })
+    }
+
+    fn text(options: &'static [&'static str]) -> impl Strategy<Value = Option<&'static str>> {
+        proptest::option::of(select(options))
+    }
+
+    fn span() -> impl Strategy<Value = Vec<KeyValue>> {
+        (
+            text(&["GET", "get", "POST", "PATCH", "\u{212A}ET", "_OTHER"]),
+            text(&[
+                "/api/x",
+                "/API/V1/users/9",
+                "/health",
+                "/healthz",
+                "/\u{e4}/x",
+                "/a/x",
+            ]),
+            text(&["db.internal", "DB.INTERNAL", "shard-1.x", "\u{212A}ey", "h"]),
+            prop_oneof![
+                Just(None),
+                select(&["gold-1", "GOLD-12", "silver", "g", "7"][..])
+                    .prop_map(|t| Some(KeyValue::new("tenant", t))),
+                Just(Some(KeyValue::new("tenant", 7))),
+            ],
+            prop_oneof![
+                Just(None),
+                Just(Some(KeyValue::new("retries", "3"))),
+                Just(Some(KeyValue::new("retries", 3))),
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(method, path, host, tenant, retries, old_semconv)| {
+                let (m, p, h) = if old_semconv {
+                    ("http.method", "http.target", "http.host")
+                } else {
+                    ("http.request.method", "url.path", "server.address")
+                };
+                let mut attrs: Vec<KeyValue> = [(m, method), (p, path), (h, host)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| KeyValue::new(k, v)))
+                    .collect();
+                attrs.extend(tenant);
+                attrs.extend(retries);
+                attrs
+            })
+    }
+
+    proptest! {
+        /// The tables only ever leave out rules that cannot match: the rule they lead to is the one
+        /// the plain scan finds, with one block or several (more than 64 rules), with attribute keys
+        /// looked up or (past `INDEXED_KEYS` keys) scanned.
+        #[test]
+        fn tables_pick_the_rule_a_full_scan_picks(
+            mut rules in proptest::collection::vec(rule(), 1..140),
+            spans in proptest::collection::vec(span(), 1..12),
+            extra_keys in prop_oneof![Just(0usize), Just(INDEXED_KEYS)],
+        ) {
+            for (i, r) in rules.iter_mut().enumerate() {
+                r.rule_name = format!("r{i:03}");
+            }
+            rules.extend((0..extra_keys).map(|i| {
+                SamplingRule::new(format!("k{i}"), 3, 1.0, 0).with_attribute(format!("key-{i}"), "v")
+            }));
+            let e = engine(&[("service.name", "checkout")]);
+            e.install(rules, None);
+            for attrs in &spans {
+                prop_assert_eq!(matched(&e, attrs), scanned(&e, attrs), "{:?}", attrs);
+            }
+        }
+    }
+}

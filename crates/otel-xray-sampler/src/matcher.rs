@@ -140,15 +140,19 @@ impl Pattern {
     }
 }
 
-/// The first (up to) 8 bytes of a span value, lowercased, for [`PrefixFilter`]; `None` when the
-/// value is absent or has a non-ASCII byte there (the filter then leaves it to the full match).
+/// The first (up to) 8 bytes of a span value, lowercased and zero-padded, for [`PrefixFilter`];
+/// `None` when a byte there is not ASCII (the filter then leaves the value to the full match).
 #[inline]
-pub(crate) fn prefix_word(value: Option<&str>) -> Option<u64> {
-    let bytes = value?.as_bytes();
-    let mut word = [0u8; 8];
-    let n = bytes.len().min(8);
-    word[..n].copy_from_slice(&bytes[..n]);
-    let word = u64::from_le_bytes(word);
+pub(crate) fn prefix_word(value: &str) -> Option<u64> {
+    let bytes = value.as_bytes();
+    let word = match bytes.first_chunk::<8>() {
+        Some(head) => u64::from_le_bytes(*head),
+        // Byte by byte: a variable-length copy would be a `memcpy` call.
+        None => bytes
+            .iter()
+            .rev()
+            .fold(0u64, |word, &b| (word << 8) | u64::from(b)),
+    };
     if word & (BYTE_ONES * 0x80) != 0 {
         return None;
     }
@@ -198,41 +202,24 @@ impl PrefixFilter {
         }
     }
 
-    /// `false` only if the value certainly does not match the pattern. A value shorter than the
-    /// literal is zero-padded, which differs from every literal byte except NUL, and a shorter
-    /// value cannot match an ASCII literal (one character per byte). The decision loop uses
-    /// [`misses`](Self::misses); this is the same test for the tables and properties.
+    /// The literal start, lowercased, in the low bytes (the rest zero).
+    pub(crate) fn value(&self) -> u64 {
+        self.value
+    }
+
+    /// `0xff` for each byte of the literal start: zero when the pattern starts with a wildcard or a
+    /// non-ASCII character, so every present value may match.
+    pub(crate) fn mask(&self) -> u64 {
+        self.mask
+    }
+
+    /// `false` only if a value with this [`prefix_word`] certainly does not match the pattern. A
+    /// value shorter than the literal is zero-padded, which differs from every literal byte except
+    /// NUL, and a shorter value cannot match an ASCII literal (one character per byte). The rule
+    /// tables apply the same test by lookup; this form pins it in tests.
     #[cfg(test)]
-    pub(crate) fn admits(&self, word: Option<u64>) -> bool {
-        self.misses(&FilterWord::new(word)) == 0
-    }
-
-    /// Non-zero when [`admits`](Self::admits) is `false`; branch-free, so the rule loop can OR the
-    /// three fields' results and branch once per rule.
-    #[inline(always)]
-    pub(crate) fn misses(&self, word: &FilterWord) -> u64 {
-        ((word.word & self.mask) ^ self.value) & word.valid
-    }
-}
-
-/// A [`prefix_word`] ready for [`PrefixFilter::misses`]: an absent word (absent or non-ASCII value)
-/// has an all-zero `valid` mask, so every filter admits it.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct FilterWord {
-    word: u64,
-    valid: u64,
-}
-
-impl FilterWord {
-    #[inline(always)]
-    pub(crate) fn new(word: Option<u64>) -> Self {
-        match word {
-            Some(word) => Self {
-                word,
-                valid: u64::MAX,
-            },
-            None => Self { word: 0, valid: 0 },
-        }
+    pub(crate) fn admits(&self, word: u64) -> bool {
+        word & self.mask == self.value
     }
 }
 
@@ -384,11 +371,9 @@ mod tests {
         ];
         for &(pattern, value, admitted) in table {
             let f = PrefixFilter::of(&Pattern::new(pattern));
-            assert_eq!(
-                f.admits(prefix_word(value)),
-                admitted,
-                "{pattern:?} {value:?}"
-            );
+            // An absent value or a non-ASCII start is left to the full match.
+            let admits = value.and_then(prefix_word).is_none_or(|w| f.admits(w));
+            assert_eq!(admits, admitted, "{pattern:?} {value:?}");
         }
     }
 
@@ -421,19 +406,18 @@ mod tests {
                 *e = c.to_ascii_lowercase();
             }
             assert_eq!(
-                prefix_word(Some(text)),
+                prefix_word(text),
                 Some(u64::from_le_bytes(expected)),
                 "{b:#x}"
             );
         }
-        assert_eq!(prefix_word(Some("")), Some(0));
+        assert_eq!(prefix_word(""), Some(0));
         assert_eq!(
-            prefix_word(Some("aB")),
+            prefix_word("aB"),
             Some(u64::from_le_bytes(*b"ab\0\0\0\0\0\0"))
         );
-        assert_eq!(prefix_word(Some("abcdefg\u{e9}")), None);
-        assert!(prefix_word(Some("abcdefgh\u{e9}")).is_some());
-        assert_eq!(prefix_word(None), None);
+        assert_eq!(prefix_word("abcdefg\u{e9}"), None);
+        assert!(prefix_word("abcdefgh\u{e9}").is_some());
     }
 
     proptest! {
@@ -446,7 +430,7 @@ mod tests {
         fn prefix_filter_never_rejects_a_match(pattern in "[abk*?é/]{0,10}", text in "[abAé\u{212A}K/]{0,12}") {
             let compiled = Pattern::new(&pattern);
             if compiled.matches(&text) {
-                prop_assert!(PrefixFilter::of(&compiled).admits(prefix_word(Some(&text))));
+                prop_assert!(prefix_word(&text).is_none_or(|w| PrefixFilter::of(&compiled).admits(w)));
             }
         }
 

@@ -1,7 +1,7 @@
 //! What a sampling rule is matched against: the request seen through span attributes (old and new
 //! HTTP semantic conventions) and the service seen through the resource.
 
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::Value;
 use opentelemetry_sdk::Resource;
 
 /// X-Ray origin (`ServiceType`) for each `cloud.platform` value X-Ray knows.
@@ -139,58 +139,88 @@ fn query_start(bytes: &[u8]) -> Option<usize> {
         .map(|i| offset + i)
 }
 
-impl<'a> SpanFields<'a> {
-    /// One pass over the attributes, no allocation.
-    pub(crate) fn extract(attributes: &'a [KeyValue]) -> Self {
-        let mut method: (Rank, Option<&str>) = Default::default();
-        let mut method_original: Option<&str> = None;
-        let mut host: (Rank, Option<&str>) = Default::default();
-        let mut path: (Rank, Option<&str>) = Default::default();
-        let mut url: (Rank, Option<&str>) = Default::default();
-        let mut cloud_resource_id = None;
-        let set = |slot: &mut (Rank, Option<&'a str>), rank: Rank, v: &'a Value| {
+/// The bit of a key length in a length set (lengths of 63 bytes and more share bit 63).
+#[inline(always)]
+pub(crate) fn length_bit(key: &str) -> u64 {
+    1 << key.len().min(63)
+}
+
+/// Reads [`SpanFields`] attribute by attribute, so a decision passes over the span's attributes once
+/// for these fields and the rules' attribute conditions together. No allocation.
+#[derive(Default)]
+pub(crate) struct FieldReader<'a> {
+    method: (Rank, Option<&'a str>),
+    method_original: Option<&'a str>,
+    host: (Rank, Option<&'a str>),
+    path: (Rank, Option<&'a str>),
+    url: (Rank, Option<&'a str>),
+    cloud_resource_id: Option<&'a str>,
+}
+
+impl<'a> FieldReader<'a> {
+    /// The lengths of the keys [`offer`](Self::offer) reads, as [`length_bit`]s: most attributes are
+    /// skipped without a string compare.
+    pub(crate) const KEY_LENGTHS: u64 =
+        (1 << 8) | (1 << 9) | (1 << 11) | (1 << 13) | (1 << 14) | (1 << 17) | (1 << 19) | (1 << 28);
+
+    /// Takes the attribute if it is one of the request fields.
+    #[inline]
+    pub(crate) fn offer(&mut self, key: &str, v: &'a Value) {
+        let set = |slot: &mut (Rank, Option<&'a str>), rank: Rank| {
             if rank >= slot.0 {
                 if let Some(s) = str_value(v) {
                     *slot = (rank, Some(s));
                 }
             }
         };
-        for kv in attributes {
-            let v = &kv.value;
-            let key = kv.key.as_str();
-            // The lengths of the keys below: most attributes are skipped without a string compare.
-            if !matches!(key.len(), 8 | 9 | 11 | 13 | 14 | 17 | 19 | 28) {
-                continue;
-            }
-            match key {
-                "http.request.method" => set(&mut method, Rank::New, v),
-                "http.method" => set(&mut method, Rank::Old, v),
-                "http.request.method_original" => method_original = str_value(v),
-                "server.address" => set(&mut host, Rank::New, v),
-                "http.host" | "net.host.name" => set(&mut host, Rank::Old, v),
-                "url.path" => set(&mut path, Rank::New, v),
-                "http.target" => set(&mut path, Rank::Old, v),
-                "url.full" => set(&mut url, Rank::New, v),
-                "http.url" => set(&mut url, Rank::Old, v),
-                "cloud.resource_id" => cloud_resource_id = str_value(v),
-                _ => {}
-            }
+        match key {
+            "http.request.method" => set(&mut self.method, Rank::New),
+            "http.method" => set(&mut self.method, Rank::Old),
+            "http.request.method_original" => self.method_original = str_value(v),
+            "server.address" => set(&mut self.host, Rank::New),
+            "http.host" | "net.host.name" => set(&mut self.host, Rank::Old),
+            "url.path" => set(&mut self.path, Rank::New),
+            "http.target" => set(&mut self.path, Rank::Old),
+            "url.full" => set(&mut self.url, Rank::New),
+            "http.url" => set(&mut self.url, Rank::Old),
+            "cloud.resource_id" => self.cloud_resource_id = str_value(v),
+            _ => {}
         }
+    }
+
+    /// The fields, new semantic conventions first.
+    pub(crate) fn finish(self) -> SpanFields<'a> {
         // Semantic conventions: an unknown method is reported as `_OTHER` with the real one aside.
-        let http_method = match method.1 {
-            Some("_OTHER") => method_original.or(method.1),
+        let http_method = match self.method.1 {
+            Some("_OTHER") => self.method_original.or(self.method.1),
             m => m,
         };
-        let url_path = match path.1 {
+        let url_path = match self.path.1 {
             Some(p) => Some(strip_query(p)),
-            None => url.1.and_then(path_of_url),
+            None => self.url.1.and_then(path_of_url),
         };
-        Self {
+        SpanFields {
             http_method,
-            host: host.1,
+            host: self.host.1,
             url_path,
-            cloud_resource_id,
+            cloud_resource_id: self.cloud_resource_id,
         }
+    }
+}
+
+impl<'a> SpanFields<'a> {
+    /// The fields alone, for tests; decisions read them with [`FieldReader`] in their single pass
+    /// over the attributes.
+    #[cfg(test)]
+    pub(crate) fn extract(attributes: &'a [opentelemetry::KeyValue]) -> Self {
+        let mut reader = FieldReader::default();
+        for kv in attributes {
+            let key = kv.key.as_str();
+            if FieldReader::KEY_LENGTHS & length_bit(key) != 0 {
+                reader.offer(key, &kv.value);
+            }
+        }
+        reader.finish()
     }
 }
 
@@ -229,6 +259,7 @@ fn number_text<'b>(value: &Value, buf: &'b mut [u8; 40]) -> Option<&'b str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry::KeyValue;
 
     fn kv(k: &'static str, v: &'static str) -> KeyValue {
         KeyValue::new(k, v)
