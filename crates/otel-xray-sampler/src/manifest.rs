@@ -209,7 +209,9 @@ pub(crate) struct Manifest {
     /// [`length_bit`]s of the request-field keys when a candidate looks at HTTP fields or the span's
     /// ARN (else 0: the attributes are not read for them).
     field_lengths: u64,
-    /// `field_lengths` and the [`length_bit`]s of `attribute_keys`: the attributes a decision reads.
+    /// The [`length_bit`]s of `attribute_keys`.
+    attribute_lengths: u64,
+    /// `field_lengths | attribute_lengths`: the attributes a decision reads.
     key_lengths: u64,
     /// Engine time after which the rules are too old to trust (no successful poll for the TTL).
     expires_at_ms: u64,
@@ -340,10 +342,12 @@ impl Engine {
                 if manifest.field_lengths & bit != 0 {
                     reader.offer(key, &kv.value);
                 }
-                for (slot, wanted) in values.iter_mut().zip(&manifest.attribute_keys) {
-                    if key == wanted {
-                        slot.get_or_insert(&kv.value);
-                        break;
+                if manifest.attribute_lengths & bit != 0 {
+                    for (slot, wanted) in values.iter_mut().zip(&manifest.attribute_keys) {
+                        if key == wanted {
+                            slot.get_or_insert(&kv.value);
+                            break;
+                        }
                     }
                 }
             }
@@ -435,9 +439,9 @@ impl Engine {
         } else {
             0
         };
-        let key_lengths = attribute_keys
+        let attribute_lengths = attribute_keys
             .iter()
-            .fold(field_lengths, |bits, key| bits | length_bit(key));
+            .fold(0, |bits, key| bits | length_bit(key));
         let blocks = RuleBlock::build(&candidates, attribute_slots, &attribute_keys);
         let expires_at_ms = match ttl {
             Some(ttl) => self.now_ms().saturating_add(ttl.as_millis() as u64),
@@ -448,7 +452,8 @@ impl Engine {
             blocks,
             attribute_keys,
             field_lengths,
-            key_lengths,
+            attribute_lengths,
+            key_lengths: field_lengths | attribute_lengths,
             expires_at_ms,
             fetched_at: SystemTime::now(),
         })));

@@ -189,15 +189,18 @@ impl<'a> FieldReader<'a> {
     }
 
     /// The fields, new semantic conventions first.
+    #[inline]
     pub(crate) fn finish(self) -> SpanFields<'a> {
         // Semantic conventions: an unknown method is reported as `_OTHER` with the real one aside.
         let http_method = match self.method.1 {
             Some("_OTHER") => self.method_original.or(self.method.1),
             m => m,
         };
-        let url_path = match self.path.1 {
-            Some(p) => Some(strip_query(p)),
-            None => self.url.1.and_then(path_of_url),
+        // `url.path` is the path alone by definition; only the old `http.target` carries a query.
+        let url_path = match self.path {
+            (Rank::New, p) => p,
+            (_, Some(target)) => Some(strip_query(target)),
+            (_, None) => self.url.1.and_then(path_of_url),
         };
         SpanFields {
             http_method,
