@@ -69,24 +69,47 @@ struct FieldIndex {
 #[derive(Debug)]
 struct StartTable {
     mask: u64,
-    /// `(start, rules)`, sorted by start.
+    /// `(start, rules)` while the block is built (moved into `slots` by `seal`).
     entries: Vec<(u64, u64)>,
+    /// The entries in an open-addressing hash table (linear probing, at most half full); an
+    /// empty slot has no rules (`(0, 0)`), which no filed start has.
+    slots: Box<[(u64, u64)]>,
+}
+
+/// Fibonacci hashing: the start's bytes spread over the high bits, which pick the slot.
+#[inline]
+fn slot_of(start: u64, slots: usize) -> usize {
+    // `slots` is a power of two of at least 2, so the shift is below 64.
+    (start.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - slots.trailing_zeros())) as usize
 }
 
 impl StartTable {
+    /// Builds the hash table from the filed entries.
+    fn seal(&mut self) {
+        let len = (self.entries.len() * 2).next_power_of_two().max(2);
+        let mut slots = vec![(0u64, 0u64); len];
+        for (start, rules) in std::mem::take(&mut self.entries) {
+            let mut i = slot_of(start, len);
+            while slots[i].1 != 0 {
+                i = (i + 1) & (len - 1);
+            }
+            slots[i] = (start, rules);
+        }
+        self.slots = slots.into_boxed_slice();
+    }
+
     /// The rules filed under `start` (a probe word masked to this table's length).
     #[inline]
     fn get(&self, start: u64) -> u64 {
-        // Tables are small (one entry per distinct start); a short scan beats a binary search.
-        if self.entries.len() <= 8 {
-            self.entries
-                .iter()
-                .find(|e| e.0 == start)
-                .map_or(0, |e| e.1)
-        } else {
-            self.entries
-                .binary_search_by_key(&start, |e| e.0)
-                .map_or(0, |j| self.entries[j].1)
+        let len = self.slots.len();
+        let mut i = slot_of(start, len);
+        // At most half the slots are taken, so an empty slot ends every probe sequence.
+        loop {
+            let (key, rules) = self.slots[i];
+            if rules == 0 || key == start {
+                return rules;
+            }
+            i = (i + 1) & (len - 1);
         }
     }
 }
@@ -113,14 +136,22 @@ impl FieldIndex {
                 self.tables.push(StartTable {
                     mask: filter.mask(),
                     entries: Vec::new(),
+                    slots: Box::default(),
                 });
                 self.tables.len() - 1
             }
         };
         let entries = &mut self.tables[i].entries;
-        match entries.binary_search_by_key(&filter.value(), |e| e.0) {
-            Ok(j) => entries[j].1 |= bit,
-            Err(j) => entries.insert(j, (filter.value(), bit)),
+        match entries.iter_mut().find(|e| e.0 == filter.value()) {
+            Some(entry) => entry.1 |= bit,
+            None => entries.push((filter.value(), bit)),
+        }
+    }
+
+    /// Makes the tables ready for lookups once every rule is filed.
+    fn seal(&mut self) {
+        for table in &mut self.tables {
+            table.seal();
         }
     }
 
@@ -205,6 +236,10 @@ impl RuleBlock {
                         }
                     }
                 }
+                block.http_method.seal();
+                block.url_path.seal();
+                block.host.seal();
+                block.attributes.iter_mut().for_each(FieldIndex::seal);
                 block
             })
             .collect()
@@ -266,6 +301,7 @@ mod tests {
             let pattern = Pattern::new(p);
             index.add(1 << i, Some(&pattern), pattern.is_any());
         }
+        index.seal();
         let all = (1 << patterns.len()) - 1;
         let admitted = |text: Option<&str>| index.admitted(Probe::of_text(text), all);
         // `*` and `*.internal` admit every present value; only `*` an absent one.
@@ -280,11 +316,12 @@ mod tests {
     }
 
     #[test]
-    fn large_tables_are_searched() {
+    fn large_tables_find_every_start() {
         let mut index = FieldIndex::default();
         for i in 0..40 {
             index.add(1 << i, Some(&Pattern::new(&format!("/v{i:02}/*"))), false);
         }
+        index.seal();
         assert_eq!(index.tables.len(), 1);
         for i in 0..40 {
             let path = format!("/V{i:02}/x");
@@ -301,6 +338,7 @@ mod tests {
         let mut index = FieldIndex::default();
         index.add(0b01, None, true);
         index.add(0b10, Some(&Pattern::new("*")), false);
+        index.seal();
         assert_eq!(index.admitted(Probe::Absent, 0b11), 0b01);
         assert_eq!(index.admitted(Probe::of_text(Some("x")), 0b11), 0b11);
     }
