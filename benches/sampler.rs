@@ -1,7 +1,11 @@
 //! Cost of one X-Ray remote sampler decision with 20 rules, on 1 and 8 threads, next to the SDK's
 //! `TraceIdRatioBased` measured the same way in the same run, plus the fixed cost with only the
-//! `Default` rule. The span matches only the last rule (`Default`), so every decision scans all 20
-//! rules (worst case). Every reported time is **per decision**.
+//! `Default` rule. The span matches only the last rule (`Default`), so every rule is considered on
+//! every decision. In `20_rules` the patterns start with literal text (`/api/v3/*`, `POST`,
+//! `shard-2.*.internal`, `tier-3-?`) as most rules do, and the sampler's tables rule most of them out
+//! by those starts; `20_wildcard_rules` starts every pattern with `*`, so nothing is ruled out early
+//! and all 19 rules are glob-matched in full (the worst case). Every reported time is **per
+//! decision**.
 //!
 //! `cargo bench -j2 --features sampler --bench sampler -- --warm-up-time 1 --measurement-time 3`
 //!
@@ -37,6 +41,24 @@ fn twenty_rules() -> Vec<SamplingRule> {
                 1 => rule.with_http_method("POST").with_url_path("/orders/*"),
                 2 => rule.with_host(format!("shard-{i}.*.internal")),
                 _ => rule.with_attribute("tenant", format!("tier-{i}-?")),
+            }
+        })
+        .collect();
+    rules.push(SamplingRule::default_rule());
+    rules
+}
+
+/// Like [`twenty_rules`], with every pattern starting with a wildcard.
+fn twenty_wildcard_rules() -> Vec<SamplingRule> {
+    let mut rules: Vec<SamplingRule> = (0..19)
+        .map(|i| {
+            let rule = SamplingRule::new(format!("rule-{i:02}"), i + 1, 0.1, 5)
+                .with_service_name("check*");
+            match i % 4 {
+                0 => rule.with_url_path(format!("*/v{i}/*")),
+                1 => rule.with_http_method("*OST").with_url_path("*/orders/*"),
+                2 => rule.with_host(format!("*.shard-{i}.internal")),
+                _ => rule.with_attribute("tenant", format!("*-{i}-?")),
             }
         })
         .collect();
@@ -123,6 +145,8 @@ fn bench(c: &mut Criterion) {
         .build();
     let attrs = span_attributes();
     let xray = XrayRemoteSampler::from_rules(&resource, twenty_rules()).expect("valid rules");
+    let wildcards =
+        XrayRemoteSampler::from_rules(&resource, twenty_wildcard_rules()).expect("valid rules");
     let ratio = Sampler::TraceIdRatioBased(0.05);
     let default_only = XrayRemoteSampler::from_rules(&resource, vec![SamplingRule::default_rule()])
         .expect("valid rule");
@@ -135,8 +159,10 @@ fn bench(c: &mut Criterion) {
         &attrs,
     );
     one_thread(&mut g, "xray_remote_20_rules", &xray, &attrs);
+    one_thread(&mut g, "xray_remote_20_wildcard_rules", &wildcards, &attrs);
     one_thread(&mut g, "sdk_trace_id_ratio", &ratio, &attrs);
     eight_threads(&mut g, "xray_remote_20_rules", &xray, &attrs);
+    eight_threads(&mut g, "xray_remote_20_wildcard_rules", &wildcards, &attrs);
     eight_threads(&mut g, "sdk_trace_id_ratio", &ratio, &attrs);
     g.finish();
 }

@@ -41,6 +41,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod ascii_glob;
 mod error;
 mod manifest;
 mod matcher;

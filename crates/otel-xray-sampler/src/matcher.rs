@@ -5,6 +5,8 @@
 //! case-insensitively over the *whole* value. A value the span does not carry at all matches only a
 //! pattern made of `*` alone, so a rule that names a host never matches a span without one.
 
+use crate::ascii_glob::AsciiGlob;
+
 /// A rule field compiled once when the rule set is loaded, so matching allocates nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Pattern {
@@ -26,6 +28,8 @@ pub(crate) struct Glob {
     suffix: Box<[u8]>,
     /// Characters other than `*`; a value needs at least this many bytes.
     min_len: usize,
+    /// The byte-wise form, when the pattern is ASCII (used for ASCII values).
+    ascii: Option<AsciiGlob>,
 }
 
 impl Glob {
@@ -48,6 +52,7 @@ impl Glob {
             prefix: prefix.into(),
             suffix: suffix.into(),
             min_len: pattern.chars().filter(|&c| c != '*').count(),
+            ascii: AsciiGlob::new(pattern),
         }
     }
 
@@ -71,7 +76,10 @@ impl Glob {
                 bytes.get(bytes.len().wrapping_sub(self.suffix.len())..),
                 &self.suffix,
             )
-            && glob_match(&self.chars, text)
+            && match &self.ascii {
+                Some(glob) if bytes.is_ascii() => glob.matches(bytes),
+                _ => glob_match(&self.chars, text),
+            }
     }
 }
 
@@ -423,6 +431,11 @@ mod tests {
     proptest! {
         #[test]
         fn matches_reference(pattern in "[abk*?é]{0,8}", text in "[abAé\u{212A}K]{0,10}") {
+            prop_assert_eq!(Pattern::new(&pattern).matches(&text), reference(&pattern, &text));
+        }
+
+        #[test]
+        fn ascii_matches_reference(pattern in "[abAB*?/.]{0,12}", text in "[abAB/.]{0,16}") {
             prop_assert_eq!(Pattern::new(&pattern).matches(&text), reference(&pattern, &text));
         }
 
