@@ -21,7 +21,8 @@ use std::borrow::Cow;
 
 use opentelemetry::Value;
 
-use super::attrs::{ResourceAttrs, SpanAttrs, S};
+use super::attrs::{SpanAttrs, S};
+use super::resource::ResourceAttrs;
 use crate::config::{AnnotationKeyMode, REDACTED};
 use crate::limits::truncate;
 use crate::segment::{AnnotationValue, Annotations, Entry, EntryKey, EntryValue};

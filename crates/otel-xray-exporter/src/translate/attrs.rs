@@ -7,15 +7,14 @@
 use std::borrow::Cow;
 
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::Resource;
 
 macro_rules! known_keys {
     ($enum:ident, $count:ident, $lookup:ident { $( $variant:ident = $key:literal, )* }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[allow(clippy::enum_variant_names)]
         pub(crate) enum $enum { $( $variant, )* }
-        const $count: usize = [$( $enum::$variant, )*].len();
-        fn $lookup(key: &str) -> Option<$enum> {
+        pub(crate) const $count: usize = [$( $enum::$variant, )*].len();
+        pub(crate) fn $lookup(key: &str) -> Option<$enum> {
             match key {
                 $( $key => Some($enum::$variant), )*
                 _ => None,
@@ -251,50 +250,6 @@ impl<'a> SpanAttrs<'a> {
             return (i != NONE).then_some(i as usize);
         }
         self.all.iter().rposition(|kv| kv.key.as_str() == key)
-    }
-}
-
-/// The resource attributes the blocks read.
-pub(crate) struct ResourceAttrs<'a> {
-    found: [Option<&'a Value>; RESOURCE_KEYS],
-    pub(crate) resource: &'a Resource,
-}
-
-impl<'a> ResourceAttrs<'a> {
-    pub(crate) fn new(resource: &'a Resource) -> Self {
-        let mut found = [None; RESOURCE_KEYS];
-        for (k, v) in resource.iter() {
-            if let Some(r) = resource_key(k.as_str()) {
-                found[r as usize] = Some(v);
-            }
-        }
-        ResourceAttrs { found, resource }
-    }
-
-    pub(crate) fn get(&self, k: R) -> Option<&'a Value> {
-        self.found[k as usize]
-    }
-
-    /// A non-empty string value.
-    pub(crate) fn str(&self, k: R) -> Option<&'a str> {
-        match self.get(k)? {
-            Value::String(s) if !s.as_str().is_empty() => Some(s.as_str()),
-            _ => None,
-        }
-    }
-
-    /// The first item of a string list, or the string itself.
-    pub(crate) fn first_str(&self, k: R) -> Option<&'a str> {
-        match self.get(k)? {
-            Value::Array(opentelemetry::Array::String(v)) => v.first().map(|s| s.as_str()),
-            Value::String(s) => Some(s.as_str()),
-            _ => None,
-        }
-        .filter(|s| !s.is_empty())
-    }
-
-    pub(crate) fn text(&self, k: R) -> Option<Cow<'a, str>> {
-        value_text(self.get(k)?)
     }
 }
 

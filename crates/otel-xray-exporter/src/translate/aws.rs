@@ -17,7 +17,8 @@ use std::borrow::Cow;
 
 use opentelemetry::{Array, Value};
 
-use super::attrs::{ResourceAttrs, SpanAttrs, R, S};
+use super::attrs::{SpanAttrs, R, S};
+use super::resource::ResourceAttrs;
 use crate::segment::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, SdkName, Service, XraySdk};
 use crate::TranslatorConfig;
 

@@ -26,6 +26,7 @@ pub mod links;
 pub mod metadata;
 pub mod name;
 mod name_chars;
+mod resource;
 pub mod sql;
 
 use std::borrow::Cow;
@@ -45,7 +46,8 @@ pub use http::MAX_HTTP_CHARS;
 pub use metadata::{METADATA_PREFIX, OTEL_NAMESPACE};
 pub use name::{is_name_char, sanitize_name, MAX_NAME_CHARS};
 
-use self::attrs::{ResourceAttrs, SpanAttrs, S};
+use self::attrs::{SpanAttrs, S};
+use self::resource::{ResourceAttrs, ResourceCache};
 use crate::limits::{truncate, write_within_limit};
 use crate::segment::{DocumentType, Id, Segment, TraceIdText};
 use crate::stats::{Counters, Tally, TranslateStats};
@@ -80,7 +82,11 @@ pub enum TranslateError {
 
 /// Turns OpenTelemetry spans into X-Ray segment documents.
 ///
-/// Cheap to clone; clones share the configuration and the counters.
+/// Cheap to clone; clones share the configuration and the counters. What the
+/// translator derives from a [`Resource`] is prepared once and kept for the
+/// last few resources (each clone keeps its own), so translating many spans
+/// of one resource with [`Translator::translate_json`] or
+/// [`Translator::translate_into`] does that work once.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -122,6 +128,7 @@ pub enum TranslateError {
 pub struct Translator {
     config: Arc<TranslatorConfig>,
     counters: Arc<Counters>,
+    resources: ResourceCache,
 }
 
 impl Default for Translator {
@@ -136,6 +143,7 @@ impl Translator {
         Translator {
             config: Arc::new(config),
             counters: Arc::new(Counters::default()),
+            resources: ResourceCache::default(),
         }
     }
 
@@ -160,7 +168,8 @@ impl Translator {
         resource: &'a Resource,
     ) -> Result<Segment<'a>, TranslateError> {
         let mut tally = Tally::default();
-        let out = self.build(span, resource, &mut tally);
+        let res = ResourceAttrs::new(resource);
+        let out = self.build(span, &res, &mut tally);
         self.finish(&out, &mut tally);
         out
     }
@@ -187,20 +196,22 @@ impl Translator {
         resource: &Resource,
         buf: &mut Vec<u8>,
     ) -> Result<(), TranslateError> {
-        let mut tally = Tally::default();
-        let mut out = self.build(span, resource, &mut tally);
-        if let Ok(seg) = &mut out {
-            if let Err(e) = write_within_limit(seg, &self.config, buf, &mut tally) {
-                out = Err(e.into());
-            } else if buf.len() > self.config.max_document_bytes {
-                out = Err(TranslateError::TooLarge {
-                    bytes: buf.len(),
-                    limit: self.config.max_document_bytes,
-                });
+        self.resources.with(resource, |res| {
+            let mut tally = Tally::default();
+            let mut out = self.build(span, res, &mut tally);
+            if let Ok(seg) = &mut out {
+                if let Err(e) = write_within_limit(seg, &self.config, buf, &mut tally) {
+                    out = Err(e.into());
+                } else if buf.len() > self.config.max_document_bytes {
+                    out = Err(TranslateError::TooLarge {
+                        bytes: buf.len(),
+                        limit: self.config.max_document_bytes,
+                    });
+                }
             }
-        }
-        self.finish(&out, &mut tally);
-        out.map(|_| ())
+            self.finish(&out, &mut tally);
+            out.map(|_| ())
+        })
     }
 
     fn finish(&self, out: &Result<Segment<'_>, TranslateError>, tally: &mut Tally) {
@@ -220,7 +231,7 @@ impl Translator {
     fn build<'a>(
         &self,
         span: &'a SpanData,
-        resource: &'a Resource,
+        res: &ResourceAttrs<'a>,
         tally: &mut Tally,
     ) -> Result<Segment<'a>, TranslateError> {
         let config = &*self.config;
@@ -231,7 +242,6 @@ impl Translator {
             return Err(TranslateError::InvalidSpanId);
         }
         let mut attrs = SpanAttrs::new(&span.attributes);
-        let res = ResourceAttrs::new(resource);
 
         let parent = span.parent_span_id;
         let has_parent = parent != SpanId::INVALID && !is_synthetic_parent(ctx.trace_id(), parent);
@@ -244,22 +254,22 @@ impl Translator {
             };
 
         let http = http::make_http(span, &mut attrs, config, tally);
-        let (flags, cause) = cause::make_cause(span, &mut attrs, &res);
-        let origin = aws::origin(&res);
-        let aws = aws::make_aws(&mut attrs, &res, is_segment, config);
-        let service = aws::make_service(&res);
+        let (flags, cause) = cause::make_cause(span, &mut attrs, res);
+        let origin = res.origin;
+        let aws = aws::make_aws(&mut attrs, res, is_segment, config);
+        let service = aws::make_service(res);
         let sql = sql::make_sql(&span.name, &mut attrs, tally);
         let user = attrs
             .non_empty(S::EnduserId)
             .map(|u| truncate(Cow::Borrowed(u), MAX_USER_CHARS, tally));
         attrs.consume(S::EnduserId);
         let mut selected =
-            annotations::make_annotations(&mut attrs, &res, is_segment, config, tally);
+            annotations::make_annotations(&mut attrs, res, is_segment, config, tally);
         let metadata =
-            metadata::make_metadata(span, &attrs, &res, is_segment, config, &mut selected, tally);
+            metadata::make_metadata(span, &attrs, res, is_segment, config, &mut selected, tally);
         let links = links::make_links(span, config, tally);
         let (name, namespace) =
-            name::name_and_namespace(&span.name, &span.span_kind, is_segment, &attrs, &res, tally);
+            name::name_and_namespace(&span.name, &span.span_kind, is_segment, &attrs, res, tally);
 
         let end = epoch_seconds(span.end_time);
         let in_progress = span.end_time <= UNIX_EPOCH;

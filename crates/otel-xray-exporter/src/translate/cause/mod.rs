@@ -25,7 +25,8 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attrs::{ResourceAttrs, SpanAttrs, R, S};
+use super::attrs::{SpanAttrs, R, S};
+use super::resource::ResourceAttrs;
 use crate::segment::{Cause, Exception, Id, StackFrame};
 
 /// The error flags of a document.
