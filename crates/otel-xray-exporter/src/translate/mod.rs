@@ -168,9 +168,9 @@ impl Translator {
         resource: &'a Resource,
     ) -> Result<Segment<'a>, TranslateError> {
         let mut tally = Tally::default();
-        let res = ResourceAttrs::new(resource);
-        let out = self.build(span, &res, &mut tally);
-        self.finish(&out, &mut tally);
+        let out = valid_trace_id(span)
+            .map(|trace_id| self.build(span, trace_id, &ResourceAttrs::new(resource), &mut tally));
+        self.finish(out.as_ref().ok().map(|seg| seg.kind), &mut tally);
         out
     }
 
@@ -196,34 +196,52 @@ impl Translator {
         resource: &Resource,
         buf: &mut Vec<u8>,
     ) -> Result<(), TranslateError> {
-        self.resources.with(resource, |res| {
-            let mut tally = Tally::default();
-            let mut out = self.build(span, res, &mut tally);
-            if let Ok(seg) = &mut out {
-                if let Err(e) = write_within_limit(seg, &self.config, buf, &mut tally) {
-                    out = Err(e.into());
-                } else if buf.len() > self.config.max_document_bytes {
-                    out = Err(TranslateError::TooLarge {
-                        bytes: buf.len(),
-                        limit: self.config.max_document_bytes,
-                    });
-                }
+        let mut tally = Tally::default();
+        let trace_id = match valid_trace_id(span) {
+            Ok(id) => id,
+            Err(e) => {
+                self.finish(None, &mut tally);
+                return Err(e);
             }
-            self.finish(&out, &mut tally);
-            out.map(|_| ())
+        };
+        self.resources.with(resource, |res| {
+            // The document is built in place and only borrowed from here on:
+            // moving it (it is large) costs as much as a block's translation.
+            let mut seg = self.build(span, trace_id, res, &mut tally);
+            let written = self.write(&mut seg, buf, &mut tally);
+            self.finish(written.is_ok().then_some(seg.kind), &mut tally);
+            written
         })
     }
 
-    fn finish(&self, out: &Result<Segment<'_>, TranslateError>, tally: &mut Tally) {
-        match out {
-            Ok(seg) => {
+    /// Serialises `seg` into `buf` (cleared first), applying the size policy.
+    fn write(
+        &self,
+        seg: &mut Segment<'_>,
+        buf: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) -> Result<(), TranslateError> {
+        write_within_limit(seg, &self.config, buf, tally)?;
+        if buf.len() > self.config.max_document_bytes {
+            return Err(TranslateError::TooLarge {
+                bytes: buf.len(),
+                limit: self.config.max_document_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one translation: its document type, or `None` when it failed.
+    fn finish(&self, kind: Option<DocumentType>, tally: &mut Tally) {
+        match kind {
+            Some(kind) => {
                 tally.documents += 1;
-                match seg.kind {
+                match kind {
                     DocumentType::Segment => tally.segments += 1,
                     DocumentType::Subsegment => tally.subsegments += 1,
                 }
             }
-            Err(_) => tally.failed += 1,
+            None => tally.failed += 1,
         }
         self.counters.add(tally);
     }
@@ -231,16 +249,12 @@ impl Translator {
     fn build<'a>(
         &self,
         span: &'a SpanData,
+        trace_id: XrayTraceId,
         res: &ResourceAttrs<'a>,
         tally: &mut Tally,
-    ) -> Result<Segment<'a>, TranslateError> {
+    ) -> Segment<'a> {
         let config = &*self.config;
         let ctx = &span.span_context;
-        let trace_id =
-            XrayTraceId::from_trace_id(ctx.trace_id()).ok_or(TranslateError::InvalidTraceId)?;
-        if ctx.span_id() == SpanId::INVALID {
-            return Err(TranslateError::InvalidSpanId);
-        }
         let mut attrs = SpanAttrs::new(&span.attributes);
 
         let parent = span.parent_span_id;
@@ -273,7 +287,7 @@ impl Translator {
 
         let end = epoch_seconds(span.end_time);
         let in_progress = span.end_time <= UNIX_EPOCH;
-        Ok(Segment {
+        Segment {
             name,
             id: Id::from_span_id(ctx.span_id()),
             trace_id: TraceIdText(trace_id.encode()),
@@ -300,8 +314,19 @@ impl Translator {
             annotations: selected.annotations,
             metadata,
             links,
-        })
+        }
     }
+}
+
+/// The X-Ray trace ID of `span`, if its trace and span IDs are valid.
+fn valid_trace_id(span: &SpanData) -> Result<XrayTraceId, TranslateError> {
+    let ctx = &span.span_context;
+    let trace_id =
+        XrayTraceId::from_trace_id(ctx.trace_id()).ok_or(TranslateError::InvalidTraceId)?;
+    if ctx.span_id() == SpanId::INVALID {
+        return Err(TranslateError::InvalidSpanId);
+    }
+    Ok(trace_id)
 }
 
 /// Epoch seconds with microsecond resolution (0 before the epoch).
