@@ -124,11 +124,32 @@ known_keys!(R, RESOURCE_KEYS, resource_key {
     AwsLogGroupNames = "aws.log.group.names",
 });
 
+// One bit per known span key in `SpanAttrs::present`.
+const _: () = assert!(SPAN_KEYS <= 64);
+
+/// The bits of `keys` in [`SpanAttrs::any`].
+pub(crate) const fn mask(keys: &[S]) -> u64 {
+    let mut m = 0;
+    let mut i = 0;
+    while i < keys.len() {
+        m |= 1 << keys[i] as u32;
+        i += 1;
+    }
+    m
+}
+
+/// Keys with this prefix are read by the annotation and metadata rules.
+const XRAY_PREFIX: &str = "aws.xray.";
+
 /// The span's attributes, the known keys found in them, and which were consumed
 /// by a block (consumed attributes do not go to metadata).
 pub(crate) struct SpanAttrs<'a> {
     pub(crate) all: &'a [KeyValue],
     found: [u32; SPAN_KEYS],
+    /// Bit `k` set when known key `k` is present: a block checks all its keys at once.
+    present: u64,
+    /// Some key starts with `aws.xray.` (so most spans skip those rules' scans).
+    pub(crate) xray_prefixed: bool,
     consumed: Bits,
     /// A known key occurs more than once.
     duplicates: bool,
@@ -169,10 +190,16 @@ const NONE: u32 = u32::MAX;
 impl<'a> SpanAttrs<'a> {
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
         let mut found = [NONE; SPAN_KEYS];
+        let mut present = 0u64;
         let mut duplicates = false;
+        let mut xray_prefixed = false;
         for (i, kv) in all.iter().enumerate() {
-            if let Some(k) = span_key(kv.key.as_str()) {
-                duplicates |= found[k as usize] != NONE;
+            let key = kv.key.as_str();
+            xray_prefixed |= key.starts_with(XRAY_PREFIX);
+            if let Some(k) = span_key(key) {
+                let bit = 1 << k as u32;
+                duplicates |= present & bit != 0;
+                present |= bit;
                 // The SDK appends repeated `set_attribute` calls: the last one wins,
                 // as it does for any JSON reader of the duplicated metadata key.
                 found[k as usize] = i as u32;
@@ -181,14 +208,20 @@ impl<'a> SpanAttrs<'a> {
         SpanAttrs {
             all,
             found,
+            present,
+            xray_prefixed,
             consumed: Bits::new(all.len()),
             duplicates,
         }
     }
 
     pub(crate) fn get(&self, k: S) -> Option<&'a Value> {
-        let i = self.found[k as usize];
-        (i != NONE).then(|| &self.all[i as usize].value)
+        if !self.has(k) {
+            return None;
+        }
+        self.all
+            .get(self.found[k as usize] as usize)
+            .map(|kv| &kv.value)
     }
 
     pub(crate) fn str(&self, k: S) -> Option<&'a str> {
@@ -214,7 +247,12 @@ impl<'a> SpanAttrs<'a> {
     }
 
     pub(crate) fn has(&self, k: S) -> bool {
-        self.found[k as usize] != NONE
+        self.present & (1 << k as u32) != 0
+    }
+
+    /// Any of the keys of `mask` (see [`mask`]) is present.
+    pub(crate) fn any(&self, mask: u64) -> bool {
+        self.present & mask != 0
     }
 
     /// Marks `k` as consumed (kept out of metadata), every occurrence of it.

@@ -56,7 +56,11 @@ pub(crate) fn make_metadata<'a>(
             continue;
         }
         let key = kv.key.as_str();
-        if let Some(ns) = key.strip_prefix(METADATA_PREFIX) {
+        let ns = attrs
+            .xray_prefixed
+            .then(|| key.strip_prefix(METADATA_PREFIX))
+            .flatten();
+        if let Some(ns) = ns {
             if let Some(object) = json_object(&kv.value) {
                 if config.is_redacted(key) {
                     tally.redactions += 1;
