@@ -189,30 +189,29 @@ const NONE: u32 = u32::MAX;
 
 impl<'a> SpanAttrs<'a> {
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
-        let mut found = [NONE; SPAN_KEYS];
-        let mut present = 0u64;
-        let mut duplicates = false;
-        let mut xray_prefixed = false;
+        // Filled where it is returned: copying the table right after writing it
+        // stalls on the fresh stores.
+        let mut attrs = SpanAttrs {
+            all,
+            found: [NONE; SPAN_KEYS],
+            present: 0,
+            xray_prefixed: false,
+            consumed: Bits::new(all.len()),
+            duplicates: false,
+        };
         for (i, kv) in all.iter().enumerate() {
             let key = kv.key.as_str();
-            xray_prefixed |= key.starts_with(XRAY_PREFIX);
+            attrs.xray_prefixed |= key.starts_with(XRAY_PREFIX);
             if let Some(k) = span_key(key) {
                 let bit = 1 << k as u32;
-                duplicates |= present & bit != 0;
-                present |= bit;
+                attrs.duplicates |= attrs.present & bit != 0;
+                attrs.present |= bit;
                 // The SDK appends repeated `set_attribute` calls: the last one wins,
                 // as it does for any JSON reader of the duplicated metadata key.
-                found[k as usize] = i as u32;
+                attrs.found[k as usize] = i as u32;
             }
         }
-        SpanAttrs {
-            all,
-            found,
-            present,
-            xray_prefixed,
-            consumed: Bits::new(all.len()),
-            duplicates,
-        }
+        attrs
     }
 
     pub(crate) fn get(&self, k: S) -> Option<&'a Value> {
