@@ -170,7 +170,7 @@ fn otel_namespace<'a>(
 ) -> Vec<Entry<'a>> {
     let mut out = Vec::new();
     let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
-    if config.events_in_metadata {
+    if config.events_in_metadata && !span.events.is_empty() {
         let events: Vec<EntryValue<'a>> = span
             .events
             .iter()
