@@ -24,7 +24,9 @@ pub use values::{
 };
 
 /// A 64-bit segment, subsegment or exception ID: 16 lower-case hex digits.
+// Word-aligned so `as_str` checks the digits a word at a time, not byte by byte.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(align(8))]
 pub struct Id([u8; 16]);
 
 impl Id {
@@ -58,7 +60,9 @@ impl Serialize for Id {
 }
 
 /// An X-Ray trace ID in its `1-xxxxxxxx-yyyyyyyyyyyyyyyyyyyyyyyy` text form.
+// Word-aligned text, as for `Id`.
 #[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(8))]
 pub struct TraceIdText(pub EncodedTraceId);
 
 impl fmt::Debug for TraceIdText {

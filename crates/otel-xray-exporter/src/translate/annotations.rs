@@ -21,7 +21,8 @@ use std::borrow::Cow;
 
 use opentelemetry::Value;
 
-use super::attrs::{ResourceAttrs, SpanAttrs, S};
+use super::attrs::{SpanAttrs, S};
+use super::resource::ResourceAttrs;
 use crate::config::{AnnotationKeyMode, REDACTED};
 use crate::limits::truncate;
 use crate::segment::{AnnotationValue, Annotations, Entry, EntryKey, EntryValue};
@@ -132,7 +133,8 @@ pub(crate) fn make_annotations<'a>(
     };
     let all = attrs.all;
 
-    for (i, kv) in all.iter().enumerate() {
+    let prefixed = if attrs.xray_prefixed { all } else { &[] };
+    for (i, kv) in prefixed.iter().enumerate() {
         if let Some(key) = kv.key.as_str().strip_prefix(ANNOTATION_PREFIX) {
             if attrs.is_consumed(i) {
                 continue;

@@ -7,15 +7,14 @@
 use std::borrow::Cow;
 
 use opentelemetry::{KeyValue, Value};
-use opentelemetry_sdk::Resource;
 
 macro_rules! known_keys {
     ($enum:ident, $count:ident, $lookup:ident { $( $variant:ident = $key:literal, )* }) => {
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[allow(clippy::enum_variant_names)]
         pub(crate) enum $enum { $( $variant, )* }
-        const $count: usize = [$( $enum::$variant, )*].len();
-        fn $lookup(key: &str) -> Option<$enum> {
+        pub(crate) const $count: usize = [$( $enum::$variant, )*].len();
+        pub(crate) fn $lookup(key: &str) -> Option<$enum> {
             match key {
                 $( $key => Some($enum::$variant), )*
                 _ => None,
@@ -125,11 +124,32 @@ known_keys!(R, RESOURCE_KEYS, resource_key {
     AwsLogGroupNames = "aws.log.group.names",
 });
 
+// One bit per known span key in `SpanAttrs::present`.
+const _: () = assert!(SPAN_KEYS <= 64);
+
+/// The bits of `keys` in [`SpanAttrs::any`].
+pub(crate) const fn mask(keys: &[S]) -> u64 {
+    let mut m = 0;
+    let mut i = 0;
+    while i < keys.len() {
+        m |= 1 << keys[i] as u32;
+        i += 1;
+    }
+    m
+}
+
+/// Keys with this prefix are read by the annotation and metadata rules.
+const XRAY_PREFIX: &str = "aws.xray.";
+
 /// The span's attributes, the known keys found in them, and which were consumed
 /// by a block (consumed attributes do not go to metadata).
 pub(crate) struct SpanAttrs<'a> {
     pub(crate) all: &'a [KeyValue],
     found: [u32; SPAN_KEYS],
+    /// Bit `k` set when known key `k` is present: a block checks all its keys at once.
+    present: u64,
+    /// Some key starts with `aws.xray.` (so most spans skip those rules' scans).
+    pub(crate) xray_prefixed: bool,
     consumed: Bits,
     /// A known key occurs more than once.
     duplicates: bool,
@@ -169,27 +189,38 @@ const NONE: u32 = u32::MAX;
 
 impl<'a> SpanAttrs<'a> {
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
-        let mut found = [NONE; SPAN_KEYS];
-        let mut duplicates = false;
+        // Filled where it is returned: copying the table right after writing it
+        // stalls on the fresh stores.
+        let mut attrs = SpanAttrs {
+            all,
+            found: [NONE; SPAN_KEYS],
+            present: 0,
+            xray_prefixed: false,
+            consumed: Bits::new(all.len()),
+            duplicates: false,
+        };
         for (i, kv) in all.iter().enumerate() {
-            if let Some(k) = span_key(kv.key.as_str()) {
-                duplicates |= found[k as usize] != NONE;
+            let key = kv.key.as_str();
+            attrs.xray_prefixed |= key.starts_with(XRAY_PREFIX);
+            if let Some(k) = span_key(key) {
+                let bit = 1 << k as u32;
+                attrs.duplicates |= attrs.present & bit != 0;
+                attrs.present |= bit;
                 // The SDK appends repeated `set_attribute` calls: the last one wins,
                 // as it does for any JSON reader of the duplicated metadata key.
-                found[k as usize] = i as u32;
+                attrs.found[k as usize] = i as u32;
             }
         }
-        SpanAttrs {
-            all,
-            found,
-            consumed: Bits::new(all.len()),
-            duplicates,
-        }
+        attrs
     }
 
     pub(crate) fn get(&self, k: S) -> Option<&'a Value> {
-        let i = self.found[k as usize];
-        (i != NONE).then(|| &self.all[i as usize].value)
+        if !self.has(k) {
+            return None;
+        }
+        self.all
+            .get(self.found[k as usize] as usize)
+            .map(|kv| &kv.value)
     }
 
     pub(crate) fn str(&self, k: S) -> Option<&'a str> {
@@ -215,7 +246,12 @@ impl<'a> SpanAttrs<'a> {
     }
 
     pub(crate) fn has(&self, k: S) -> bool {
-        self.found[k as usize] != NONE
+        self.present & (1 << k as u32) != 0
+    }
+
+    /// Any of the keys of `mask` (see [`mask`]) is present.
+    pub(crate) fn any(&self, mask: u64) -> bool {
+        self.present & mask != 0
     }
 
     /// Marks `k` as consumed (kept out of metadata), every occurrence of it.
@@ -251,50 +287,6 @@ impl<'a> SpanAttrs<'a> {
             return (i != NONE).then_some(i as usize);
         }
         self.all.iter().rposition(|kv| kv.key.as_str() == key)
-    }
-}
-
-/// The resource attributes the blocks read.
-pub(crate) struct ResourceAttrs<'a> {
-    found: [Option<&'a Value>; RESOURCE_KEYS],
-    pub(crate) resource: &'a Resource,
-}
-
-impl<'a> ResourceAttrs<'a> {
-    pub(crate) fn new(resource: &'a Resource) -> Self {
-        let mut found = [None; RESOURCE_KEYS];
-        for (k, v) in resource.iter() {
-            if let Some(r) = resource_key(k.as_str()) {
-                found[r as usize] = Some(v);
-            }
-        }
-        ResourceAttrs { found, resource }
-    }
-
-    pub(crate) fn get(&self, k: R) -> Option<&'a Value> {
-        self.found[k as usize]
-    }
-
-    /// A non-empty string value.
-    pub(crate) fn str(&self, k: R) -> Option<&'a str> {
-        match self.get(k)? {
-            Value::String(s) if !s.as_str().is_empty() => Some(s.as_str()),
-            _ => None,
-        }
-    }
-
-    /// The first item of a string list, or the string itself.
-    pub(crate) fn first_str(&self, k: R) -> Option<&'a str> {
-        match self.get(k)? {
-            Value::Array(opentelemetry::Array::String(v)) => v.first().map(|s| s.as_str()),
-            Value::String(s) => Some(s.as_str()),
-            _ => None,
-        }
-        .filter(|s| !s.is_empty())
-    }
-
-    pub(crate) fn text(&self, k: R) -> Option<Cow<'a, str>> {
-        value_text(self.get(k)?)
     }
 }
 

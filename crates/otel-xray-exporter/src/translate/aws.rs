@@ -17,7 +17,8 @@ use std::borrow::Cow;
 
 use opentelemetry::{Array, Value};
 
-use super::attrs::{ResourceAttrs, SpanAttrs, R, S};
+use super::attrs::{mask, SpanAttrs, R, S};
+use super::resource::ResourceAttrs;
 use crate::segment::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, SdkName, Service, XraySdk};
 use crate::TranslatorConfig;
 
@@ -69,7 +70,7 @@ pub(crate) fn make_aws<'a>(
         S::AwsTableNameAlt,
         S::AwsDynamoTableNames,
     ];
-    if !is_segment && !CALL_KEYS.iter().any(|k| attrs.has(*k)) {
+    if !is_segment && !attrs.any(const { mask(&CALL_KEYS) }) {
         return None;
     }
     let mut aws = Aws {

@@ -20,7 +20,7 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attrs::{SpanAttrs, S};
+use super::attrs::{mask, SpanAttrs, S};
 use crate::limits::truncate;
 use crate::segment::{Http, HttpRequest, HttpResponse};
 use crate::stats::Tally;
@@ -72,7 +72,7 @@ pub(crate) fn make_http<'a>(
     config: &TranslatorConfig,
     tally: &mut Tally,
 ) -> Option<Http<'a>> {
-    if !HTTP_KEYS.iter().any(|k| attrs.has(*k)) {
+    if !attrs.any(const { mask(HTTP_KEYS) }) {
         return None;
     }
     let mut req = HttpRequest {

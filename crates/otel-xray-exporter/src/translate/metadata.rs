@@ -21,7 +21,8 @@ use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 use super::annotations::{Selected, RESOURCE_PREFIX};
-use super::attrs::{ResourceAttrs, SpanAttrs, S};
+use super::attrs::{SpanAttrs, S};
+use super::resource::ResourceAttrs;
 use crate::config::REDACTED;
 use crate::segment::{Entry, EntryKey, EntryValue, Metadata};
 use crate::stats::Tally;
@@ -55,7 +56,11 @@ pub(crate) fn make_metadata<'a>(
             continue;
         }
         let key = kv.key.as_str();
-        if let Some(ns) = key.strip_prefix(METADATA_PREFIX) {
+        let ns = attrs
+            .xray_prefixed
+            .then(|| key.strip_prefix(METADATA_PREFIX))
+            .flatten();
+        if let Some(ns) = ns {
             if let Some(object) = json_object(&kv.value) {
                 if config.is_redacted(key) {
                     tally.redactions += 1;
@@ -82,12 +87,9 @@ pub(crate) fn make_metadata<'a>(
     default.append(&mut selected.overflow);
 
     if is_segment && config.resource_in_metadata {
-        // The SDK keeps resource attributes in a hash map: sort them so the same
-        // resource always gives the same document (diffable CLI output, stable tests).
-        let mut resource: Vec<_> = res.resource.iter().collect();
-        resource.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
-        for (k, v) in resource {
-            let k = k.as_str();
+        // Sorted, so the same resource always gives the same document (diffable
+        // CLI output, stable tests).
+        for (k, v) in res.sorted() {
             if selected.resource_keys.contains(&k)
                 || matches!(v, Value::String(s) if s.as_str().is_empty())
             {
@@ -168,7 +170,7 @@ fn otel_namespace<'a>(
 ) -> Vec<Entry<'a>> {
     let mut out = Vec::new();
     let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
-    if config.events_in_metadata {
+    if config.events_in_metadata && !span.events.is_empty() {
         let events: Vec<EntryValue<'a>> = span
             .events
             .iter()

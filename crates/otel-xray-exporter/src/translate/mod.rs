@@ -26,6 +26,7 @@ pub mod links;
 pub mod metadata;
 pub mod name;
 mod name_chars;
+mod resource;
 pub mod sql;
 
 use std::borrow::Cow;
@@ -45,7 +46,8 @@ pub use http::MAX_HTTP_CHARS;
 pub use metadata::{METADATA_PREFIX, OTEL_NAMESPACE};
 pub use name::{is_name_char, sanitize_name, MAX_NAME_CHARS};
 
-use self::attrs::{ResourceAttrs, SpanAttrs, S};
+use self::attrs::{SpanAttrs, S};
+use self::resource::{ResourceAttrs, ResourceCache};
 use crate::limits::{truncate, write_within_limit};
 use crate::segment::{DocumentType, Id, Segment, TraceIdText};
 use crate::stats::{Counters, Tally, TranslateStats};
@@ -80,7 +82,11 @@ pub enum TranslateError {
 
 /// Turns OpenTelemetry spans into X-Ray segment documents.
 ///
-/// Cheap to clone; clones share the configuration and the counters.
+/// Cheap to clone; clones share the configuration and the counters. What the
+/// translator derives from a [`Resource`] is prepared once and kept for the
+/// last few resources (each clone keeps its own), so translating many spans
+/// of one resource with [`Translator::translate_json`] or
+/// [`Translator::translate_into`] does that work once.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
@@ -122,6 +128,7 @@ pub enum TranslateError {
 pub struct Translator {
     config: Arc<TranslatorConfig>,
     counters: Arc<Counters>,
+    resources: ResourceCache,
 }
 
 impl Default for Translator {
@@ -136,6 +143,7 @@ impl Translator {
         Translator {
             config: Arc::new(config),
             counters: Arc::new(Counters::default()),
+            resources: ResourceCache::default(),
         }
     }
 
@@ -160,8 +168,9 @@ impl Translator {
         resource: &'a Resource,
     ) -> Result<Segment<'a>, TranslateError> {
         let mut tally = Tally::default();
-        let out = self.build(span, resource, &mut tally);
-        self.finish(&out, &mut tally);
+        let out = valid_trace_id(span)
+            .map(|trace_id| self.build(span, trace_id, &ResourceAttrs::new(resource), &mut tally));
+        self.finish(out.as_ref().ok().map(|seg| seg.kind), &mut tally);
         out
     }
 
@@ -188,31 +197,51 @@ impl Translator {
         buf: &mut Vec<u8>,
     ) -> Result<(), TranslateError> {
         let mut tally = Tally::default();
-        let mut out = self.build(span, resource, &mut tally);
-        if let Ok(seg) = &mut out {
-            if let Err(e) = write_within_limit(seg, &self.config, buf, &mut tally) {
-                out = Err(e.into());
-            } else if buf.len() > self.config.max_document_bytes {
-                out = Err(TranslateError::TooLarge {
-                    bytes: buf.len(),
-                    limit: self.config.max_document_bytes,
-                });
+        let trace_id = match valid_trace_id(span) {
+            Ok(id) => id,
+            Err(e) => {
+                self.finish(None, &mut tally);
+                return Err(e);
             }
-        }
-        self.finish(&out, &mut tally);
-        out.map(|_| ())
+        };
+        self.resources.with(resource, |res| {
+            // The document is built in place and only borrowed from here on:
+            // moving it (it is large) costs as much as a block's translation.
+            let mut seg = self.build(span, trace_id, res, &mut tally);
+            let written = self.write(&mut seg, buf, &mut tally);
+            self.finish(written.is_ok().then_some(seg.kind), &mut tally);
+            written
+        })
     }
 
-    fn finish(&self, out: &Result<Segment<'_>, TranslateError>, tally: &mut Tally) {
-        match out {
-            Ok(seg) => {
+    /// Serialises `seg` into `buf` (cleared first), applying the size policy.
+    fn write(
+        &self,
+        seg: &mut Segment<'_>,
+        buf: &mut Vec<u8>,
+        tally: &mut Tally,
+    ) -> Result<(), TranslateError> {
+        write_within_limit(seg, &self.config, buf, tally)?;
+        if buf.len() > self.config.max_document_bytes {
+            return Err(TranslateError::TooLarge {
+                bytes: buf.len(),
+                limit: self.config.max_document_bytes,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one translation: its document type, or `None` when it failed.
+    fn finish(&self, kind: Option<DocumentType>, tally: &mut Tally) {
+        match kind {
+            Some(kind) => {
                 tally.documents += 1;
-                match seg.kind {
+                match kind {
                     DocumentType::Segment => tally.segments += 1,
                     DocumentType::Subsegment => tally.subsegments += 1,
                 }
             }
-            Err(_) => tally.failed += 1,
+            None => tally.failed += 1,
         }
         self.counters.add(tally);
     }
@@ -220,18 +249,13 @@ impl Translator {
     fn build<'a>(
         &self,
         span: &'a SpanData,
-        resource: &'a Resource,
+        trace_id: XrayTraceId,
+        res: &ResourceAttrs<'a>,
         tally: &mut Tally,
-    ) -> Result<Segment<'a>, TranslateError> {
+    ) -> Segment<'a> {
         let config = &*self.config;
         let ctx = &span.span_context;
-        let trace_id =
-            XrayTraceId::from_trace_id(ctx.trace_id()).ok_or(TranslateError::InvalidTraceId)?;
-        if ctx.span_id() == SpanId::INVALID {
-            return Err(TranslateError::InvalidSpanId);
-        }
         let mut attrs = SpanAttrs::new(&span.attributes);
-        let res = ResourceAttrs::new(resource);
 
         let parent = span.parent_span_id;
         let has_parent = parent != SpanId::INVALID && !is_synthetic_parent(ctx.trace_id(), parent);
@@ -244,26 +268,26 @@ impl Translator {
             };
 
         let http = http::make_http(span, &mut attrs, config, tally);
-        let (flags, cause) = cause::make_cause(span, &mut attrs, &res);
-        let origin = aws::origin(&res);
-        let aws = aws::make_aws(&mut attrs, &res, is_segment, config);
-        let service = aws::make_service(&res);
+        let (flags, cause) = cause::make_cause(span, &mut attrs, res);
+        let origin = res.origin;
+        let aws = aws::make_aws(&mut attrs, res, is_segment, config);
+        let service = aws::make_service(res);
         let sql = sql::make_sql(&span.name, &mut attrs, tally);
         let user = attrs
             .non_empty(S::EnduserId)
             .map(|u| truncate(Cow::Borrowed(u), MAX_USER_CHARS, tally));
         attrs.consume(S::EnduserId);
         let mut selected =
-            annotations::make_annotations(&mut attrs, &res, is_segment, config, tally);
+            annotations::make_annotations(&mut attrs, res, is_segment, config, tally);
         let metadata =
-            metadata::make_metadata(span, &attrs, &res, is_segment, config, &mut selected, tally);
+            metadata::make_metadata(span, &attrs, res, is_segment, config, &mut selected, tally);
         let links = links::make_links(span, config, tally);
         let (name, namespace) =
-            name::name_and_namespace(&span.name, &span.span_kind, is_segment, &attrs, &res, tally);
+            name::name_and_namespace(&span.name, &span.span_kind, is_segment, &attrs, res, tally);
 
         let end = epoch_seconds(span.end_time);
         let in_progress = span.end_time <= UNIX_EPOCH;
-        Ok(Segment {
+        Segment {
             name,
             id: Id::from_span_id(ctx.span_id()),
             trace_id: TraceIdText(trace_id.encode()),
@@ -290,8 +314,19 @@ impl Translator {
             annotations: selected.annotations,
             metadata,
             links,
-        })
+        }
     }
+}
+
+/// The X-Ray trace ID of `span`, if its trace and span IDs are valid.
+fn valid_trace_id(span: &SpanData) -> Result<XrayTraceId, TranslateError> {
+    let ctx = &span.span_context;
+    let trace_id =
+        XrayTraceId::from_trace_id(ctx.trace_id()).ok_or(TranslateError::InvalidTraceId)?;
+    if ctx.span_id() == SpanId::INVALID {
+        return Err(TranslateError::InvalidSpanId);
+    }
+    Ok(trace_id)
 }
 
 /// Epoch seconds with microsecond resolution (0 before the epoch).

@@ -12,8 +12,9 @@ use std::borrow::Cow;
 
 use opentelemetry::trace::SpanKind;
 
-use super::attrs::{ResourceAttrs, SpanAttrs, R, S};
+use super::attrs::{SpanAttrs, R, S};
 use super::name_chars::NAME_CHAR_RANGES;
+use super::resource::ResourceAttrs;
 use crate::segment::Namespace;
 use crate::stats::Tally;
 

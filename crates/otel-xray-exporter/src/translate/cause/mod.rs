@@ -25,7 +25,8 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attrs::{ResourceAttrs, SpanAttrs, R, S};
+use super::attrs::{SpanAttrs, R, S};
+use super::resource::ResourceAttrs;
 use crate::segment::{Cause, Exception, Id, StackFrame};
 
 /// The error flags of a document.
@@ -45,16 +46,27 @@ pub(crate) struct Parsed<'a> {
 }
 
 /// Flags and cause of a span.
+// Inlined, so most spans (no events, no error) return it in registers.
+#[inline]
 pub(crate) fn make_cause<'a>(
     span: &'a SpanData,
     attrs: &mut SpanAttrs<'a>,
     res: &ResourceAttrs<'a>,
 ) -> (Flags, Option<Cause<'a>>) {
     let is_error = matches!(span.status, Status::Error { .. });
+    let flags = flags(attrs, is_error);
+    if span.events.is_empty() && !is_error {
+        return (flags, None);
+    }
+    (flags, exceptions(span, attrs, res))
+}
+
+#[inline]
+fn flags(attrs: &SpanAttrs<'_>, is_error: bool) -> Flags {
     let code = attrs
         .int(S::HttpStatusCode)
         .or_else(|| attrs.int(S::HttpResponseStatusCode));
-    let flags = match code {
+    match code {
         Some(c @ 400..=499) => Flags {
             error: true,
             throttle: c == 429,
@@ -68,8 +80,15 @@ pub(crate) fn make_cause<'a>(
             fault: is_error,
             ..Flags::default()
         },
-    };
+    }
+}
 
+/// The exceptions of a span with events or an error status.
+fn exceptions<'a>(
+    span: &'a SpanData,
+    attrs: &mut SpanAttrs<'a>,
+    res: &ResourceAttrs<'a>,
+) -> Option<Cause<'a>> {
     let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
     let remote = matches!(span.span_kind, SpanKind::Client | SpanKind::Producer);
     let language = res.str(R::TelemetrySdkLanguage).unwrap_or("");
@@ -137,8 +156,7 @@ pub(crate) fn make_cause<'a>(
             }
         }
     }
-    let cause = (!exceptions.is_empty()).then_some(Cause { exceptions });
-    (flags, cause)
+    (!exceptions.is_empty()).then_some(Cause { exceptions })
 }
 
 /// Deterministic exception IDs, unique within one span.
