@@ -440,6 +440,11 @@ mod tests {
         }
 
         #[test]
+        fn printable_ascii_matches_reference(pattern in "[ -~]{0,24}", text in "[ -~]{0,48}") {
+            prop_assert_eq!(Pattern::new(&pattern).matches(&text), reference(&pattern, &text));
+        }
+
+        #[test]
         fn prefix_filter_never_rejects_a_match(pattern in "[abk*?é/]{0,10}", text in "[abAé\u{212A}K/]{0,12}") {
             let compiled = Pattern::new(&pattern);
             if compiled.matches(&text) {
