@@ -47,6 +47,7 @@ pub fn parse_span_id_bytes(s: &[u8]) -> Result<SpanId, ParseSpanIdError> {
 /// let buf = otel_xray_id::encode_span_id(SpanId::from_bytes([0xab; 8]));
 /// assert_eq!(std::str::from_utf8(&buf).unwrap(), "abababababababab");
 /// ```
+#[inline]
 pub fn encode_span_id(span_id: SpanId) -> [u8; 16] {
     hex16(u64::from_be_bytes(span_id.to_bytes()))
 }

@@ -78,6 +78,7 @@ impl XrayTraceId {
     /// let id: XrayTraceId = "1-5759e988-bd862e3fe1be46a994272793".parse().unwrap();
     /// assert_eq!(id.encode().as_str(), "1-5759e988-bd862e3fe1be46a994272793");
     /// ```
+    #[inline]
     pub fn encode(self) -> EncodedTraceId {
         let mut buf = [0u8; XRAY_TRACE_ID_LEN];
         buf[0] = b'1';
