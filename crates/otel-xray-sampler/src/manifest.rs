@@ -308,7 +308,8 @@ impl Engine {
         });
         match cached {
             Ok(Some(sampled)) => sampled,
-            // The thread is exiting (its cache is gone): load the manifest directly.
+            // The thread is exiting (its cache is gone), or its cache is in use by a decision
+            // further up this thread's stack: load the manifest directly.
             _ => self.decide_with(
                 self.manifest.load().as_deref(),
                 now_ms,
