@@ -24,6 +24,7 @@
 mod config;
 mod counters;
 mod exporter;
+mod json;
 pub mod limits;
 pub mod segment;
 mod stats;
