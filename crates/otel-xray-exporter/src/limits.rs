@@ -155,7 +155,7 @@ fn is_marker(ns: &str, e: &Entry<'_>) -> bool {
 
 fn metadata_strings(seg: &mut Segment<'_>, config: &TranslatorConfig, _: usize, t: &mut Trims) {
     let mut tally = Tally::default();
-    for (_, entries) in &mut seg.metadata.namespaces {
+    for (_, entries) in seg.metadata.iter_mut() {
         for e in entries.iter_mut() {
             let text = match &e.value {
                 EntryValue::Attribute(opentelemetry::Value::String(s)) => Cow::Borrowed(s.as_str()),
@@ -176,7 +176,7 @@ fn metadata_strings(seg: &mut Segment<'_>, config: &TranslatorConfig, _: usize, 
 
 fn drop_metadata(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
     let mut sizes = Vec::new();
-    for (n, (ns, entries)) in seg.metadata.namespaces.iter().enumerate() {
+    for (n, (ns, entries)) in seg.metadata.iter().enumerate() {
         for (i, e) in entries.iter().enumerate() {
             if !is_marker(ns, e) {
                 sizes.push((json_len(&e.key) + json_len(&e.value) + 2, n, i));
@@ -186,8 +186,10 @@ fn drop_metadata(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: 
     let mut chosen = largest_until(sizes, excess);
     chosen.sort_unstable_by(|a, b| b.cmp(a));
     for (n, i) in chosen {
-        seg.metadata.namespaces[n].1.remove(i);
-        t.metadata += 1;
+        if let Some((_, entries)) = seg.metadata.iter_mut().nth(n) {
+            entries.remove(i);
+            t.metadata += 1;
+        }
     }
 }
 
@@ -326,7 +328,6 @@ fn minimise(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims
     t.minimised = true;
     t.metadata += seg
         .metadata
-        .namespaces
         .iter()
         .flat_map(|(ns, e)| e.iter().filter(move |e| !is_marker(ns, e)))
         .count() as u64;
@@ -335,6 +336,7 @@ fn minimise(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims
     if let Some(c) = &seg.cause {
         t.exceptions += c.exceptions.len() as u64;
     }
+    seg.metadata.default.clear();
     seg.metadata
         .namespaces
         .retain(|(ns, _)| ns == OTEL_NAMESPACE);
@@ -465,7 +467,8 @@ mod tests {
                 (Cow::Borrowed("i"), AnnotationValue::Int(i64::MIN)),
             ]),
             metadata: Metadata {
-                namespaces: vec![(Cow::Borrowed("default"), entries)],
+                default: entries,
+                namespaces: Vec::new(),
             },
             links: Vec::new(),
         }

@@ -209,21 +209,44 @@ impl Serialize for AttributeJson<'_> {
     }
 }
 
-/// The `metadata` object: namespaces in insertion order, `default` first when present.
+/// The `metadata` object: `default` first, then the other namespaces in
+/// insertion order. Empty namespaces are not written.
 #[derive(Debug, Clone, Default)]
 pub struct Metadata<'a> {
-    /// `(namespace, entries)` pairs.
+    /// Namespace `default`, where span attributes go.
+    // Kept apart so that ordinary spans, which have no other namespace, cost
+    // no allocation for the namespace list.
+    pub default: Vec<Entry<'a>>,
+    /// Every other namespace, as `(namespace, entries)` pairs.
     pub namespaces: Vec<(Cow<'a, str>, Vec<Entry<'a>>)>,
 }
+
+/// The name of the namespace kept in [`Metadata::default`].
+const DEFAULT: &str = "default";
 
 impl<'a> Metadata<'a> {
     /// No namespace has an entry.
     pub fn is_empty(&self) -> bool {
-        self.namespaces.iter().all(|(_, e)| e.is_empty())
+        self.default.is_empty() && self.namespaces.iter().all(|(_, e)| e.is_empty())
+    }
+
+    /// Every namespace with its entries, `default` first.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[Entry<'a>])> {
+        let rest = self.namespaces.iter().map(|(n, e)| (&**n, e.as_slice()));
+        std::iter::once((DEFAULT, self.default.as_slice())).chain(rest)
+    }
+
+    /// Every namespace with its entries, mutable, `default` first.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut Vec<Entry<'a>>)> {
+        let rest = self.namespaces.iter_mut().map(|(n, e)| (&**n, e));
+        std::iter::once((DEFAULT, &mut self.default)).chain(rest)
     }
 
     /// The entries of namespace `ns`, created (empty) if missing.
     pub fn namespace_mut(&mut self, ns: &str) -> &mut Vec<Entry<'a>> {
+        if ns == DEFAULT {
+            return &mut self.default;
+        }
         let at = match self.namespaces.iter().position(|(n, _)| n == ns) {
             Some(i) => i,
             None => {
@@ -235,12 +258,9 @@ impl<'a> Metadata<'a> {
         &mut self.namespaces[at].1
     }
 
-    /// The entries of namespace `ns`.
+    /// The entries of namespace `ns` (`default` is always there, maybe empty).
     pub fn namespace(&self, ns: &str) -> Option<&[Entry<'a>]> {
-        self.namespaces
-            .iter()
-            .find(|(n, _)| n == ns)
-            .map(|(_, e)| e.as_slice())
+        self.iter().find(|(n, _)| *n == ns).map(|(_, e)| e)
     }
 
     /// The value under `key` in namespace `ns`.
@@ -255,7 +275,7 @@ impl<'a> Metadata<'a> {
 impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
-        for (ns, list) in &self.namespaces {
+        for (ns, list) in self.iter() {
             if !list.is_empty() {
                 m.serialize_entry(ns, &Entries(list))?;
             }

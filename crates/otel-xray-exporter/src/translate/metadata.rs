@@ -109,13 +109,13 @@ pub(crate) fn make_metadata<'a>(
     }
 
     let otel = otel_namespace(span, attrs, config, tally);
-    let mut namespaces = Vec::with_capacity(2 + extra.len());
-    namespaces.push((Cow::Borrowed("default"), default));
-    namespaces.extend(extra);
     if !otel.is_empty() {
-        merge_namespace(&mut namespaces, Cow::Borrowed(OTEL_NAMESPACE), otel);
+        merge_namespace(&mut extra, Cow::Borrowed(OTEL_NAMESPACE), otel);
     }
-    Metadata { namespaces }
+    Metadata {
+        default,
+        namespaces: extra,
+    }
 }
 
 /// Adds `entries` to namespace `name`, so no namespace is written twice.
