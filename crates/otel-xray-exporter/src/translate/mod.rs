@@ -234,13 +234,8 @@ impl Translator {
     /// Counts one translation: its document type, or `None` when it failed.
     fn finish(&self, kind: Option<DocumentType>, tally: &mut Tally) {
         match kind {
-            Some(kind) => {
-                tally.documents += 1;
-                match kind {
-                    DocumentType::Segment => tally.segments += 1,
-                    DocumentType::Subsegment => tally.subsegments += 1,
-                }
-            }
+            Some(DocumentType::Segment) => tally.segments += 1,
+            Some(DocumentType::Subsegment) => tally.subsegments += 1,
             None => tally.failed += 1,
         }
         self.counters.add(tally);
