@@ -41,6 +41,7 @@ pub const ANNOTATION_PREFIX: &str = "aws.xray.annotation.";
 pub const RESOURCE_PREFIX: &str = "otel.resource.";
 
 /// The chosen annotations and what could not be one.
+#[derive(Default)]
 pub(crate) struct Selected<'a> {
     pub(crate) annotations: Annotations<'a>,
     /// Would-be annotations kept as metadata instead.
@@ -123,6 +124,13 @@ pub(crate) fn make_annotations<'a>(
     config: &TranslatorConfig,
     tally: &mut Tally,
 ) -> Selected<'a> {
+    let nothing_to_index = !attrs.xray_prefixed
+        && !attrs.has(S::XrayAnnotations)
+        && config.indexed_attributes.is_empty()
+        && !config.index_all_attributes;
+    if nothing_to_index {
+        return Selected::default();
+    }
     let mut b = Builder {
         config,
         out: Selected {

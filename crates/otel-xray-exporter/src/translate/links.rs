@@ -17,6 +17,9 @@ pub(crate) fn make_links<'a>(
     config: &TranslatorConfig,
     tally: &mut Tally,
 ) -> Vec<Link<'a>> {
+    if span.links.is_empty() {
+        return Vec::new();
+    }
     let mut out = Vec::with_capacity(span.links.len());
     for link in span.links.iter() {
         let ctx = &link.span_context;

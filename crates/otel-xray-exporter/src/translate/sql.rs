@@ -14,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use super::attrs::{SpanAttrs, S};
+use super::attrs::{mask, SpanAttrs, S};
 use crate::limits::truncate;
 use crate::segment::Sql;
 use crate::stats::Tally;
@@ -47,6 +47,9 @@ pub(crate) fn make_sql<'a>(
     attrs: &mut SpanAttrs<'a>,
     tally: &mut Tally,
 ) -> Option<Sql<'a>> {
+    if !attrs.any(const { mask(&[S::DbSystemName, S::DbSystem]) }) {
+        return None;
+    }
     let system = attrs
         .non_empty(S::DbSystemName)
         .or_else(|| attrs.non_empty(S::DbSystem))?;
