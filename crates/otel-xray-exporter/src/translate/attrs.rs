@@ -145,7 +145,10 @@ const XRAY_PREFIX: &str = "aws.xray.";
 /// by a block (consumed attributes do not go to metadata).
 pub(crate) struct SpanAttrs<'a> {
     pub(crate) all: &'a [KeyValue],
-    found: [u32; SPAN_KEYS],
+    /// Per known key, the index of its (last) attribute; [`FAR`] past 253.
+    // One byte each: the table is set up for every span, and the SDK keeps at
+    // most 128 attributes by default.
+    found: [u8; SPAN_KEYS],
     /// Bit `k` set when known key `k` is present: a block checks all its keys at once.
     present: u64,
     /// Some key starts with `aws.xray.` (so most spans skip those rules' scans).
@@ -185,7 +188,10 @@ impl Bits {
     }
 }
 
-const NONE: u32 = u32::MAX;
+/// In [`SpanAttrs::found`]: the key is absent.
+const NONE: u8 = u8::MAX;
+/// In [`SpanAttrs::found`]: the key's index does not fit in a byte; look it up.
+const FAR: u8 = u8::MAX - 1;
 
 impl<'a> SpanAttrs<'a> {
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
@@ -208,7 +214,7 @@ impl<'a> SpanAttrs<'a> {
                 attrs.present |= bit;
                 // The SDK appends repeated `set_attribute` calls: the last one wins,
                 // as it does for any JSON reader of the duplicated metadata key.
-                attrs.found[k as usize] = i as u32;
+                attrs.found[k as usize] = u8::try_from(i).unwrap_or(FAR).min(FAR);
             }
         }
         attrs
@@ -218,9 +224,29 @@ impl<'a> SpanAttrs<'a> {
         if !self.has(k) {
             return None;
         }
+        // Present, so not NONE.
+        let i = match self.found[k as usize] {
+            FAR => self.far_index(k)?,
+            i => usize::from(i),
+        };
+        self.all.get(i).map(|kv| &kv.value)
+    }
+
+    /// Index of the last attribute with known key `k`.
+    #[inline]
+    fn index(&self, k: S) -> Option<usize> {
+        match self.found[k as usize] {
+            i if i < FAR => Some(usize::from(i)),
+            NONE => None,
+            _ => self.far_index(k),
+        }
+    }
+
+    #[cold]
+    fn far_index(&self, k: S) -> Option<usize> {
         self.all
-            .get(self.found[k as usize] as usize)
-            .map(|kv| &kv.value)
+            .iter()
+            .rposition(|kv| span_key(kv.key.as_str()) == Some(k))
     }
 
     pub(crate) fn str(&self, k: S) -> Option<&'a str> {
@@ -257,14 +283,13 @@ impl<'a> SpanAttrs<'a> {
     /// Marks `k` as consumed (kept out of metadata), every occurrence of it.
     #[inline]
     pub(crate) fn consume(&mut self, k: S) {
-        let i = self.found[k as usize];
-        if i == NONE {
+        let Some(i) = self.index(k) else {
             return;
-        }
-        self.consumed.set(i as usize);
+        };
+        self.consumed.set(i);
         if self.duplicates {
-            let key = self.all[i as usize].key.as_str();
-            for (j, kv) in self.all[..i as usize].iter().enumerate() {
+            let key = self.all[i].key.as_str();
+            for (j, kv) in self.all[..i].iter().enumerate() {
                 if kv.key.as_str() == key {
                     self.consumed.set(j);
                 }
@@ -283,8 +308,7 @@ impl<'a> SpanAttrs<'a> {
     /// Index of the first attribute named `key` (for keys not in the table).
     pub(crate) fn position(&self, key: &str) -> Option<usize> {
         if let Some(k) = span_key(key) {
-            let i = self.found[k as usize];
-            return (i != NONE).then_some(i as usize);
+            return self.index(k);
         }
         self.all.iter().rposition(|kv| kv.key.as_str() == key)
     }
@@ -308,5 +332,44 @@ pub(crate) fn value_int(v: &Value) -> Option<i64> {
         Value::F64(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
         Value::String(s) => s.as_str().trim().parse().ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fillers(n: usize) -> Vec<KeyValue> {
+        (0..n)
+            .map(|i| KeyValue::new(format!("filler.{i}"), i as i64))
+            .collect()
+    }
+
+    #[test]
+    fn known_keys_past_the_byte_table_are_found_and_consumed() {
+        let mut all = fillers(300);
+        all.insert(10, KeyValue::new("url.path", "/first"));
+        all.push(KeyValue::new("url.path", "/last"));
+        all.push(KeyValue::new("http.request.method", "GET"));
+        let mut attrs = SpanAttrs::new(&all);
+        assert_eq!(attrs.str(S::HttpRequestMethod), Some("GET"));
+        // The last of a repeated key wins, as below the table's reach.
+        assert_eq!(attrs.str(S::UrlPath), Some("/last"));
+        assert_eq!(attrs.position("url.path"), Some(301));
+        attrs.consume(S::UrlPath);
+        assert!(attrs.is_consumed(10) && attrs.is_consumed(301));
+        assert!(!attrs.is_consumed(302) && !attrs.is_consumed(11));
+        assert_eq!(attrs.str(S::HttpMethod), None);
+    }
+
+    #[test]
+    fn known_keys_in_the_byte_table_keep_their_index() {
+        let mut all = fillers(253);
+        all.push(KeyValue::new("http.request.method", "PUT"));
+        let mut attrs = SpanAttrs::new(&all);
+        assert_eq!(attrs.position("http.request.method"), Some(253));
+        attrs.consume(S::HttpRequestMethod);
+        assert!(attrs.is_consumed(253));
+        assert_eq!(attrs.str(S::HttpRequestMethod), Some("PUT"));
     }
 }
