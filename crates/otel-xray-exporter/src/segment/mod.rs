@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use otel_xray_id::EncodedTraceId;
+use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, SdkName, XraySdk};
@@ -112,7 +113,7 @@ pub enum Namespace {
 }
 
 /// One segment or subsegment document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Segment<'a> {
     /// Logical service (segment) or downstream (subsegment) name; schema class, ≤ 200 chars.
     pub name: Cow<'a, str>,
@@ -123,58 +124,40 @@ pub struct Segment<'a> {
     /// Epoch seconds, microsecond resolution.
     pub start_time: f64,
     /// Epoch seconds; absent while the span is in progress.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<f64>,
     /// True when the span has no end time yet.
-    #[serde(skip_serializing_if = "is_false")]
     pub in_progress: bool,
     /// The parent segment or subsegment; never set for a root segment.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<Id>,
     /// Segment or independent subsegment (only the latter writes `type`).
-    #[serde(rename = "type", skip_serializing_if = "DocumentType::is_segment")]
     pub kind: DocumentType,
     /// `aws` or `remote` for downstream calls.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Namespace>,
     /// The AWS resource type the service runs on (`AWS::EC2::Instance`, …).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<&'static str>,
     /// The end user (`enduser.id`), ≤ 250 chars.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Cow<'a, str>>,
     /// The service version.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<Service<'a>>,
     /// A 5xx status or a failed span.
-    #[serde(skip_serializing_if = "is_false")]
     pub fault: bool,
     /// A 4xx status.
-    #[serde(skip_serializing_if = "is_false")]
     pub error: bool,
     /// A 429 status.
-    #[serde(skip_serializing_if = "is_false")]
     pub throttle: bool,
     /// The HTTP request and response.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<Http<'a>>,
     /// AWS resource and call details.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub aws: Option<Aws<'a>>,
     /// SQL query details.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub sql: Option<Sql<'a>>,
     /// Exceptions recorded on the span.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause<'a>>,
     /// Indexed key/value pairs (searchable in X-Ray).
-    #[serde(skip_serializing_if = "Annotations::is_empty")]
     pub annotations: Annotations<'a>,
     /// Everything else, by namespace.
-    #[serde(skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata<'a>,
     /// OpenTelemetry span links.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link<'a>>,
 }
 
@@ -187,6 +170,104 @@ impl Segment<'_> {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+// Written by hand rather than derived for two reasons. The three IDs are
+// checked as UTF-8 in one pass: `str::from_utf8` goes a byte at a time through
+// the last 16 bytes of any input, so three short checks cost twice one long
+// one. And a derived impl evaluates every skip condition twice (once to count
+// the fields). Absent, false and empty fields are left out, as documented on
+// the fields.
+impl Serialize for Segment<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let ids = DocumentIds::new(self);
+        let (id, trace_id, parent_id) = ids.split();
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("id", id)?;
+        m.serialize_entry("trace_id", trace_id)?;
+        m.serialize_entry("start_time", &self.start_time)?;
+        entry_if(&mut m, "end_time", &self.end_time)?;
+        if self.in_progress {
+            m.serialize_entry("in_progress", &true)?;
+        }
+        entry_if(&mut m, "parent_id", &parent_id)?;
+        if !self.kind.is_segment() {
+            m.serialize_entry("type", &self.kind)?;
+        }
+        entry_if(&mut m, "namespace", &self.namespace)?;
+        entry_if(&mut m, "origin", &self.origin)?;
+        entry_if(&mut m, "user", &self.user)?;
+        entry_if(&mut m, "service", &self.service)?;
+        for (key, set) in [
+            ("fault", self.fault),
+            ("error", self.error),
+            ("throttle", self.throttle),
+        ] {
+            if set {
+                m.serialize_entry(key, &true)?;
+            }
+        }
+        entry_if(&mut m, "http", &self.http)?;
+        entry_if(&mut m, "aws", &self.aws)?;
+        entry_if(&mut m, "sql", &self.sql)?;
+        entry_if(&mut m, "cause", &self.cause)?;
+        if !self.annotations.is_empty() {
+            m.serialize_entry("annotations", &self.annotations)?;
+        }
+        if !self.metadata.is_empty() {
+            m.serialize_entry("metadata", &self.metadata)?;
+        }
+        if !self.links.is_empty() {
+            m.serialize_entry("links", &self.links)?;
+        }
+        m.end()
+    }
+}
+
+/// Writes `key` when `value` is present.
+fn entry_if<M: SerializeMap, T: Serialize>(
+    m: &mut M,
+    key: &'static str,
+    value: &Option<T>,
+) -> Result<(), M::Error> {
+    match value {
+        Some(v) => m.serialize_entry(key, v),
+        None => Ok(()),
+    }
+}
+
+/// The text of a document's `id`, `trace_id` and `parent_id`, checked together.
+struct DocumentIds {
+    text: [u8; DocumentIds::LEN],
+    has_parent: bool,
+}
+
+impl DocumentIds {
+    const TRACE: usize = otel_xray_id::XRAY_TRACE_ID_LEN;
+    const LEN: usize = 16 + Self::TRACE + 16;
+
+    fn new(seg: &Segment<'_>) -> DocumentIds {
+        let mut text = [b'0'; Self::LEN];
+        text[..16].copy_from_slice(&seg.id.0);
+        text[16..16 + Self::TRACE].copy_from_slice(seg.trace_id.0.as_bytes());
+        if let Some(parent) = &seg.parent_id {
+            text[16 + Self::TRACE..].copy_from_slice(&parent.0);
+        }
+        DocumentIds {
+            text,
+            has_parent: seg.parent_id.is_some(),
+        }
+    }
+
+    /// `id`, `trace_id` and `parent_id`, after one UTF-8 check (only ASCII is
+    /// ever written, so the empty fallbacks are never taken).
+    fn split(&self) -> (&str, &str, Option<&str>) {
+        let text = std::str::from_utf8(&self.text).unwrap_or_default();
+        let (id, rest) = text.split_at_checked(16).unwrap_or_default();
+        let (trace_id, parent) = rest.split_at_checked(Self::TRACE).unwrap_or_default();
+        (id, trace_id, self.has_parent.then_some(parent))
+    }
 }
 
 /// The `service` block.
