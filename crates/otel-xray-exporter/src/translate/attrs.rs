@@ -315,12 +315,22 @@ impl<'a> SpanAttrs<'a> {
 }
 
 /// A scalar as text; `None` for arrays and empty strings.
+// Inlined (numbers apart): a returned `Option<Cow>` read back from memory
+// stalls the caller on the callee's stores.
+#[inline]
 pub(crate) fn value_text(v: &Value) -> Option<Cow<'_, str>> {
     match v {
         Value::String(s) if !s.as_str().is_empty() => Some(Cow::Borrowed(s.as_str())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        Value::I64(_) | Value::F64(_) => number_text(v),
+        _ => None,
+    }
+}
+
+fn number_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
         Value::I64(i) => Some(Cow::Owned(i.to_string())),
         Value::F64(f) => Some(Cow::Owned(f.to_string())),
-        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }

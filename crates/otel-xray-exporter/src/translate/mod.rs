@@ -263,7 +263,8 @@ impl Translator {
             };
 
         let http = http::make_http(span, &mut attrs, config, tally);
-        let (flags, cause) = cause::make_cause(span, &mut attrs, res);
+        let flags = cause::make_flags(span, &attrs);
+        let cause = cause::make_cause(span, &mut attrs, res);
         let origin = res.origin;
         let aws = aws::make_aws(&mut attrs, res, is_segment, config);
         let service = aws::make_service(res);

@@ -45,20 +45,30 @@ pub(crate) struct Parsed<'a> {
     pub(crate) stack: Vec<StackFrame<'a>>,
 }
 
-/// Flags and cause of a span.
-// Inlined, so most spans (no events, no error) return it in registers.
+/// The `fault`, `error` and `throttle` flags of a span.
+#[inline]
+pub(crate) fn make_flags(span: &SpanData, attrs: &SpanAttrs<'_>) -> Flags {
+    flags(attrs, is_error(span))
+}
+
+/// The cause of a span: its exceptions, when it has events or an error status.
+// Apart from the flags and inlined, so that for most spans (no events, no
+// error) the `None` is not written to memory and read straight back, which
+// stalls on the pending store.
 #[inline]
 pub(crate) fn make_cause<'a>(
     span: &'a SpanData,
     attrs: &mut SpanAttrs<'a>,
     res: &ResourceAttrs<'a>,
-) -> (Flags, Option<Cause<'a>>) {
-    let is_error = matches!(span.status, Status::Error { .. });
-    let flags = flags(attrs, is_error);
-    if span.events.is_empty() && !is_error {
-        return (flags, None);
+) -> Option<Cause<'a>> {
+    if span.events.is_empty() && !is_error(span) {
+        return None;
     }
-    (flags, exceptions(span, attrs, res))
+    exceptions(span, attrs, res)
+}
+
+fn is_error(span: &SpanData) -> bool {
+    matches!(span.status, Status::Error { .. })
 }
 
 #[inline]
