@@ -180,8 +180,8 @@ fn is_false(b: &bool) -> bool {
 // the fields.
 impl Serialize for Segment<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let ids = DocumentIds::new(self);
-        let (id, trace_id, parent_id) = ids.split();
+        let mut ids = [b'0'; IDS_CHARS];
+        let (id, trace_id, parent_id) = document_ids(self, &mut ids);
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("name", &self.name)?;
         m.serialize_entry("id", id)?;
@@ -237,37 +237,27 @@ fn entry_if<M: SerializeMap, T: Serialize>(
     }
 }
 
-/// The text of a document's `id`, `trace_id` and `parent_id`, checked together.
-struct DocumentIds {
-    text: [u8; DocumentIds::LEN],
-    has_parent: bool,
-}
+const TRACE_ID_CHARS: usize = otel_xray_id::XRAY_TRACE_ID_LEN;
+/// The text of `id`, `trace_id` and `parent_id`, side by side.
+const IDS_CHARS: usize = 16 + TRACE_ID_CHARS + 16;
 
-impl DocumentIds {
-    const TRACE: usize = otel_xray_id::XRAY_TRACE_ID_LEN;
-    const LEN: usize = 16 + Self::TRACE + 16;
-
-    fn new(seg: &Segment<'_>) -> DocumentIds {
-        let mut text = [b'0'; Self::LEN];
-        text[..16].copy_from_slice(&seg.id.0);
-        text[16..16 + Self::TRACE].copy_from_slice(seg.trace_id.0.as_bytes());
-        if let Some(parent) = &seg.parent_id {
-            text[16 + Self::TRACE..].copy_from_slice(&parent.0);
-        }
-        DocumentIds {
-            text,
-            has_parent: seg.parent_id.is_some(),
-        }
+/// `id`, `trace_id` and `parent_id` of `seg`, written into `text` and checked
+/// as UTF-8 once (only ASCII is ever written, so the empty fallbacks are never
+/// taken). The caller owns `text`: an array built here and moved out would be
+/// read back before its stores land.
+fn document_ids<'t>(
+    seg: &Segment<'_>,
+    text: &'t mut [u8; IDS_CHARS],
+) -> (&'t str, &'t str, Option<&'t str>) {
+    text[..16].copy_from_slice(&seg.id.0);
+    text[16..16 + TRACE_ID_CHARS].copy_from_slice(seg.trace_id.0.as_bytes());
+    if let Some(parent) = &seg.parent_id {
+        text[16 + TRACE_ID_CHARS..].copy_from_slice(&parent.0);
     }
-
-    /// `id`, `trace_id` and `parent_id`, after one UTF-8 check (only ASCII is
-    /// ever written, so the empty fallbacks are never taken).
-    fn split(&self) -> (&str, &str, Option<&str>) {
-        let text = std::str::from_utf8(&self.text).unwrap_or_default();
-        let (id, rest) = text.split_at_checked(16).unwrap_or_default();
-        let (trace_id, parent) = rest.split_at_checked(Self::TRACE).unwrap_or_default();
-        (id, trace_id, self.has_parent.then_some(parent))
-    }
+    let text = std::str::from_utf8(&text[..]).unwrap_or_default();
+    let (id, rest) = text.split_at_checked(16).unwrap_or_default();
+    let (trace_id, parent) = rest.split_at_checked(TRACE_ID_CHARS).unwrap_or_default();
+    (id, trace_id, seg.parent_id.is_some().then_some(parent))
 }
 
 /// The `service` block.

@@ -82,7 +82,7 @@ pub(crate) fn make_metadata<'a>(
         if matches!(&kv.value, Value::String(s) if s.as_str().is_empty()) {
             continue;
         }
-        default.push(entry(kv, config, tally));
+        push_in_capacity(&mut default, entry(kv, config, tally));
     }
     default.append(&mut selected.overflow);
 
@@ -116,6 +116,24 @@ pub(crate) fn make_metadata<'a>(
         default,
         namespaces: extra,
     }
+}
+
+/// `list.push(e)`, written so that the common case (room left) has no call in
+/// it: then `e` stays in registers and is stored once, instead of being built
+/// on the stack and copied, which stalls on the stores not yet landed.
+#[inline]
+fn push_in_capacity<'a>(list: &mut Vec<Entry<'a>>, e: Entry<'a>) {
+    if list.len() < list.capacity() {
+        list.push(e);
+    } else {
+        push_growing(list, e);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn push_growing<'a>(list: &mut Vec<Entry<'a>>, e: Entry<'a>) {
+    list.push(e);
 }
 
 /// Adds `entries` to namespace `name`, so no namespace is written twice.
