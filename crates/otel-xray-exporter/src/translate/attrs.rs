@@ -194,31 +194,44 @@ const NONE: u8 = u8::MAX;
 const FAR: u8 = u8::MAX - 1;
 
 impl<'a> SpanAttrs<'a> {
-    // Inlined so the table is filled where the caller keeps it: a table of
-    // byte stores copied out in 16-byte loads stalls on every load.
-    #[inline(always)]
+    /// The known keys of `all`, found.
+    #[cfg(test)]
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
-        let mut attrs = SpanAttrs {
+        let mut attrs = SpanAttrs::unscanned(all);
+        attrs.scan();
+        attrs
+    }
+
+    /// The table for `all` before [`SpanAttrs::scan`]. The translator scans in
+    /// place: a table of byte stores moved elsewhere right after is read back
+    /// in 16-byte loads that stall on those stores.
+    #[inline(always)]
+    pub(crate) fn unscanned(all: &'a [KeyValue]) -> Self {
+        SpanAttrs {
             all,
             found: [NONE; SPAN_KEYS],
             present: 0,
             xray_prefixed: false,
             consumed: Bits::new(all.len()),
             duplicates: false,
-        };
-        for (i, kv) in all.iter().enumerate() {
+        }
+    }
+
+    /// Finds the known keys.
+    #[inline(always)]
+    pub(crate) fn scan(&mut self) {
+        for (i, kv) in self.all.iter().enumerate() {
             let key = kv.key.as_str();
-            attrs.xray_prefixed |= key.starts_with(XRAY_PREFIX);
+            self.xray_prefixed |= key.starts_with(XRAY_PREFIX);
             if let Some(k) = span_key(key) {
                 let bit = 1 << k as u32;
-                attrs.duplicates |= attrs.present & bit != 0;
-                attrs.present |= bit;
+                self.duplicates |= self.present & bit != 0;
+                self.present |= bit;
                 // The SDK appends repeated `set_attribute` calls: the last one wins,
                 // as it does for any JSON reader of the duplicated metadata key.
-                attrs.found[k as usize] = u8::try_from(i).unwrap_or(FAR).min(FAR);
+                self.found[k as usize] = u8::try_from(i).unwrap_or(FAR).min(FAR);
             }
         }
-        attrs
     }
 
     pub(crate) fn get(&self, k: S) -> Option<&'a Value> {

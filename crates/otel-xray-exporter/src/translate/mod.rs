@@ -250,7 +250,8 @@ impl Translator {
     ) -> Segment<'a> {
         let config = &*self.config;
         let ctx = &span.span_context;
-        let mut attrs = SpanAttrs::new(&span.attributes);
+        let mut attrs = SpanAttrs::unscanned(&span.attributes);
+        attrs.scan();
 
         let parent = span.parent_span_id;
         let has_parent = parent != SpanId::INVALID && !is_synthetic_parent(ctx.trace_id(), parent);
