@@ -176,6 +176,17 @@ pub(super) fn u32_field(
     })
 }
 
+/// The `droppedAttributesCount` that resources, scopes, spans, events and
+/// links all carry (0 when absent).
+pub(super) fn dropped_attributes_count(obj: &Map<String, Json>, loc: &Loc) -> Res<u32> {
+    u32_field(
+        obj,
+        "droppedAttributesCount",
+        "dropped_attributes_count",
+        loc,
+    )
+}
+
 /// Nanoseconds since the epoch; `None` when absent or zero (proto3 cannot tell them apart).
 pub(super) fn time_field(
     obj: &Map<String, Json>,

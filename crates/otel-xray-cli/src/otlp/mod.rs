@@ -29,8 +29,8 @@ mod attributes;
 mod fields;
 use attributes::convert_attributes;
 use fields::{
-    array_field, as_object, enum_field, get, span_id_field, string_field, time_field,
-    trace_id_field, trace_state_field, u32_field,
+    array_field, as_object, dropped_attributes_count, enum_field, get, span_id_field, string_field,
+    time_field, trace_id_field, trace_state_field, u32_field,
 };
 
 /// Spans that share one `resourceSpans` entry.
@@ -344,12 +344,7 @@ fn note_uncarried_drops(
     what: &str,
     notes: &mut Vec<Note>,
 ) -> Res<()> {
-    let dropped = u32_field(
-        obj,
-        "droppedAttributesCount",
-        "dropped_attributes_count",
-        loc,
-    )?;
+    let dropped = dropped_attributes_count(obj, loc)?;
     if dropped > 0 {
         notes.push(Note {
             location: loc.field("droppedAttributesCount").render(),
@@ -433,12 +428,7 @@ fn convert_span(
                 .err(OtlpErrorKind::Missing("end time"))
         })?;
     let attributes = convert_attributes(obj, loc, notes)?;
-    let dropped_attributes_count = u32_field(
-        obj,
-        "droppedAttributesCount",
-        "dropped_attributes_count",
-        loc,
-    )?;
+    let dropped_attributes_count = dropped_attributes_count(obj, loc)?;
 
     let mut events = SpanEvents::default();
     let ev_loc = loc.field("events");
@@ -486,12 +476,7 @@ fn convert_event(ev: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Event> {
     })?;
     let name = string_field(obj, "name", "name", loc)?;
     let attributes = convert_attributes(obj, loc, notes)?;
-    let dropped = u32_field(
-        obj,
-        "droppedAttributesCount",
-        "dropped_attributes_count",
-        loc,
-    )?;
+    let dropped = dropped_attributes_count(obj, loc)?;
     Ok(Event::new(name, timestamp, attributes, dropped))
 }
 
@@ -511,12 +496,7 @@ fn convert_link(ln: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Link> {
         trace_state,
     );
     let attributes = convert_attributes(obj, loc, notes)?;
-    let dropped = u32_field(
-        obj,
-        "droppedAttributesCount",
-        "dropped_attributes_count",
-        loc,
-    )?;
+    let dropped = dropped_attributes_count(obj, loc)?;
     Ok(Link::new(context, attributes, dropped))
 }
 
