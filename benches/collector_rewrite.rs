@@ -6,7 +6,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use otel_xray_exporter::collector::{rewrite_annotations, ConflictPolicy};
+use otel_xray_exporter::{rewrite_annotations, ConflictPolicy};
 
 fn plain(n: usize) -> Vec<KeyValue> {
     (0..n)

@@ -21,7 +21,7 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use otel_xray_exporter::collector::{XrayAnnotationExporter, DEFAULT_COLLECTOR_ENDPOINT};
+use otel_xray_exporter::{XrayAnnotationExporter, DEFAULT_COLLECTOR_ENDPOINT};
 use otel_xray_id::{XrayIdGenerator, XrayTraceId};
 
 #[tokio::main]

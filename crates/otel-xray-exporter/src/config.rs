@@ -57,6 +57,7 @@ pub struct TranslatorConfig {
     pub(crate) max_document_bytes: usize,
     pub(crate) metadata_string_chars: usize,
     pub(crate) log_groups: Vec<String>,
+    pub(crate) lambda_subsegments: bool,
 }
 
 impl Default for TranslatorConfig {
@@ -76,6 +77,7 @@ impl Default for TranslatorConfig {
             max_document_bytes: MAX_SEGMENT_BYTES,
             metadata_string_chars: 1024,
             log_groups: Vec::new(),
+            lambda_subsegments: false,
         }
     }
 }
@@ -109,6 +111,12 @@ impl TranslatorConfig {
     /// The largest document [`translate_json`](crate::Translator::translate_json) returns, in bytes.
     pub fn max_document_bytes(&self) -> usize {
         self.max_document_bytes
+    }
+
+    /// Whether spans under a remote parent become subsegments of it (see
+    /// [`TranslatorConfigBuilder::lambda_subsegments`]).
+    pub fn lambda_subsegments(&self) -> bool {
+        self.lambda_subsegments
     }
 
     /// True if the attribute `key` must not be exported as is.
@@ -229,6 +237,17 @@ impl TranslatorConfigBuilder {
     /// CloudWatch log groups used when the resource names none.
     pub fn log_group(mut self, name: impl Into<String>) -> Self {
         self.0.log_groups.push(name.into());
+        self
+    }
+
+    /// Translate a SERVER, CONSUMER or INTERNAL span whose parent is remote (in
+    /// AWS Lambda: the facade segment named by `_X_AMZN_TRACE_ID`) as an
+    /// INTERNAL subsegment of that parent rather than a segment of its own
+    /// (default off). Lambda owns the function's segment; a second segment
+    /// would show up as a separate node instead of nesting under the
+    /// invocation. `XrayExporterBuilder::for_lambda` turns this on.
+    pub fn lambda_subsegments(mut self, on: bool) -> Self {
+        self.0.lambda_subsegments = on;
         self
     }
 

@@ -6,19 +6,18 @@ use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use opentelemetry::trace::SpanKind;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-use crate::counters::{DeliveryCounters, DropReason};
+use crate::delivery_stats::{DeliveryCounters, DropReason};
 use crate::transport::daemon_address::AddressError;
 #[cfg(feature = "daemon")]
 use crate::transport::daemon_address::DaemonAddress;
 use crate::transport::writer::WriterTransport;
-use crate::transport::{DeliveryReport, Tally, Transport};
+use crate::transport::{DeliveryReport, DeliveryTally, Transport};
 
-use crate::{TranslateStats, Translator, TranslatorConfig};
+use crate::{Translator, TranslatorConfig};
 
 /// How long one export may take unless the builder says otherwise.
 pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -68,7 +67,6 @@ pub struct XrayExporter {
     resource: Resource,
     counters: DeliveryCounters,
     timeout: Duration,
-    lambda_subsegments: bool,
     is_shutdown: AtomicBool,
 }
 
@@ -97,7 +95,7 @@ impl XrayExporter {
     ///
     /// Useful to forward documents produced elsewhere.
     pub async fn send_documents(&self, documents: Vec<String>) -> DeliveryReport {
-        let mut tally = Tally::new(&self.counters);
+        let mut tally = DeliveryTally::new(&self.counters);
         if self.is_shutdown.load(Ordering::Acquire) {
             tally.dropped(DropReason::AfterShutdown, documents.len() as u64);
             return tally.report;
@@ -110,31 +108,30 @@ impl XrayExporter {
     }
 
     /// Documents for `batch`; untranslatable spans are counted and skipped.
-    fn translate(&self, batch: &[SpanData], tally: &mut Tally) -> Vec<String> {
+    fn translate(&self, batch: &[SpanData], tally: &mut DeliveryTally) -> Vec<String> {
         let mut docs = Vec::with_capacity(batch.len());
+        // One buffer for the batch; each document is copied out at its size.
+        let mut buf = Vec::with_capacity(4096);
         for span in batch {
-            let as_subsegment;
-            let span = if self.lambda_subsegments && is_under_lambda_facade(span) {
-                as_subsegment = lambda_subsegment(span);
-                &as_subsegment
-            } else {
-                span
-            };
-            let before = trims(&self.translator.stats());
-            match self.translator.translate_json(span, &self.resource) {
-                Ok(doc) => {
-                    if trims(&self.translator.stats()) > before {
+            match self
+                .translator
+                .translate_into(span, &self.resource, &mut buf)
+            {
+                Ok(translated) => {
+                    if translated.trimmed {
                         self.counters.add_trimmed(1);
                     }
-                    docs.push(doc)
+                    // The writer only ever emits UTF-8 (see `Translator::translate_json`).
+                    match std::str::from_utf8(&buf) {
+                        Ok(doc) => docs.push(doc.to_owned()),
+                        Err(e) => {
+                            warn_dropped(span, &e);
+                            tally.dropped(DropReason::Untranslatable, 1);
+                        }
+                    }
                 }
                 Err(e) => {
-                    tracing::warn!(
-                        target: "otel_xray_exporter",
-                        span = %span.name,
-                        error = %e,
-                        "span cannot become a segment document; dropped"
-                    );
+                    warn_dropped(span, &e);
                     let reason = match e {
                         crate::TranslateError::TooLarge { .. } => DropReason::TooLarge,
                         _ => DropReason::Untranslatable,
@@ -147,39 +144,13 @@ impl XrayExporter {
     }
 }
 
-/// Everything the translator's size and length limits cut, summed: a rise
-/// across one translation means that document was trimmed.
-fn trims(s: &TranslateStats) -> u64 {
-    s.strings_truncated
-        + s.metadata_trimmed
-        + s.annotations_trimmed
-        + s.stack_frames_trimmed
-        + s.exceptions_trimmed
-        + s.links_trimmed
-        + s.documents_minimised
-}
-
-/// A span whose parent came from outside the process (in Lambda: the facade
-/// segment named by `_X_AMZN_TRACE_ID`) and that would otherwise start a
-/// segment of its own.
-fn is_under_lambda_facade(span: &SpanData) -> bool {
-    span.parent_span_is_remote
-        && span.parent_span_id != opentelemetry::trace::SpanId::INVALID
-        && matches!(
-            span.span_kind,
-            SpanKind::Server | SpanKind::Consumer | SpanKind::Internal
-        )
-}
-
-/// The same span seen as local work under its remote parent, which the
-/// translator turns into a subsegment of that parent. Lambda owns the
-/// function's segment (the facade); a second segment would show up as a
-/// separate node instead of nesting under the invocation.
-fn lambda_subsegment(span: &SpanData) -> SpanData {
-    let mut s = span.clone();
-    s.span_kind = SpanKind::Internal;
-    s.parent_span_is_remote = false;
-    s
+fn warn_dropped(span: &SpanData, error: &dyn std::fmt::Display) {
+    tracing::warn!(
+        target: "otel_xray_exporter",
+        span = %span.name,
+        error = %error,
+        "span cannot become a segment document; dropped"
+    );
 }
 
 fn failure(report: &DeliveryReport, untranslated: u64) -> OTelSdkResult {
@@ -201,7 +172,7 @@ impl SpanExporter for XrayExporter {
             return Err(OTelSdkError::AlreadyShutdown);
         }
         let deadline = Instant::now() + self.timeout;
-        let mut tally = Tally::new(&self.counters);
+        let mut tally = DeliveryTally::new(&self.counters);
         let docs = self.translate(&batch, &mut tally);
         let untranslated = tally.report.dropped;
         drop(batch);
@@ -493,14 +464,17 @@ impl XrayExporterBuilder {
                 )
             }
         };
-        let translator = fit_for(self.translator.unwrap_or_default(), &transport);
+        let mut translator = fit_for(self.translator.unwrap_or_default(), &transport);
+        if self.lambda_subsegments && !translator.config().lambda_subsegments() {
+            // The same counters: the caller's translator still counts these spans.
+            translator = translator.reconfigured(|c| c.lambda_subsegments = true);
+        }
         Ok(XrayExporter {
             transport,
             translator,
             resource: Resource::builder_empty().build(),
             counters: DeliveryCounters::new(),
             timeout: self.timeout,
-            lambda_subsegments: self.lambda_subsegments,
             is_shutdown: AtomicBool::new(false),
         })
     }

@@ -3,10 +3,12 @@
 //! * [`Translator`] turns an [`opentelemetry_sdk::trace::SpanData`] and its
 //!   [`opentelemetry_sdk::Resource`] into a segment document ([`segment::Segment`])
 //!   or its JSON, which is always valid against the official segment schema
-//!   ([`SEGMENT_SCHEMA`]) and never larger than [`MAX_SEGMENT_BYTES`]. Every block
-//!   of the document has its own module under [`translate`]; the rules are in
-//!   their docs. [`Translator::stats`] counts every change the translator made to
-//!   fit the schema or the size limit, and every redaction.
+//!   ([`SEGMENT_SCHEMA`]) and never larger than [`MAX_SEGMENT_BYTES`].
+//!   [`Translator::translate_into`] says what it wrote for one span
+//!   ([`Translated`]); [`Translator::stats`] counts every change the translator
+//!   made to fit the schema or the size limit, and every redaction. Every block
+//!   of the document has its own source file under `src/translate/`, whose
+//!   docs give the mapping rules.
 //! * [`XrayExporter`] is an `opentelemetry_sdk` `SpanExporter` that translates
 //!   spans and delivers the documents through one of three transports:
 //!   newline-delimited documents to a writer (stdout by default), UDP to the
@@ -17,22 +19,58 @@
 //! Project extensions to the collector's behaviour (all documented in the
 //! block modules): `aws.xray.annotation.<key>` attributes, sanitising every
 //! name, redaction of secret headers, span events in metadata, Rust panic and
-//! backtrace parsing, the Lambda origin, and the size policy ([`limits`]).
+//! backtrace parsing, the Lambda origin, and the size policy (below).
+//!
+//! # Size policy
+//!
+//! Fixed limits are applied while translating (name 200 chars, `http.request`
+//! strings and `user` 250, annotation strings 1000, 50 annotations). Then, if the
+//! serialised document is still over the limit, these steps run in order until
+//! it fits, each counted in [`TranslateStats`]:
+//!
+//! 1. metadata strings longer than the configured length (1024 chars) are cut;
+//! 2. metadata entries are removed, largest first, just enough to fit;
+//! 3. stack traces are cut to 64 frames (`truncated` says how many went) and
+//!    exception messages to 1024 chars; then to 8 frames and 10 exceptions;
+//! 4. annotations are removed, largest first, just enough to fit;
+//! 5. span links are removed and every other string is cut to 256 chars;
+//! 6. the document keeps only its identity, times, flags, name, origin and
+//!    response status.
+//!
+//! A cut string ends with `…` (U+2026) and is never longer than its limit. A
+//! trimmed document carries `metadata.otel.size_policy` with what was removed.
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod config;
-mod counters;
+mod delivery_stats;
 mod exporter;
 mod json;
-pub mod limits;
+mod limits;
 pub mod segment;
-mod stats;
-pub mod translate;
+mod text;
+mod translate;
+mod translate_stats;
 mod transport;
 
-pub use counters::{DeliveryCounters, DeliveryStats, DropReason};
+#[cfg(feature = "collector")]
+mod collector;
+
+pub use config::{
+    AnnotationKeyMode, TranslatorConfig, TranslatorConfigBuilder, DEFAULT_REDACTED_HEADERS,
+    REDACTED,
+};
+pub use delivery_stats::{DeliveryCounters, DeliveryStats, DropReason};
 pub use exporter::{BuildError, XrayExporter, XrayExporterBuilder, DEFAULT_EXPORT_TIMEOUT};
+pub use limits::MAX_SEGMENT_BYTES;
+pub use text::TRUNCATION_MARK;
+pub use translate::{
+    is_name_char, sanitize_annotation_key, sanitize_name, TranslateError, Translated, Translator,
+    ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, MAX_ANNOTATIONS, MAX_ANNOTATION_KEY_CHARS,
+    MAX_ANNOTATION_VALUE_CHARS, MAX_HTTP_CHARS, MAX_NAME_CHARS, METADATA_PREFIX, OTEL_NAMESPACE,
+    RESOURCE_PREFIX,
+};
+pub use translate_stats::TranslateStats;
 #[cfg(feature = "api")]
 pub use transport::api::{
     default_retry_config, DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_DOCUMENTS_PER_CALL,
@@ -48,20 +86,11 @@ pub use transport::{DeliveryReport, DAEMON_HEADER, MAX_DAEMON_DOCUMENT_BYTES, MA
 pub use {aws_config, aws_sdk_xray};
 
 #[cfg(feature = "collector")]
-pub mod collector;
-
-pub use config::{
-    AnnotationKeyMode, TranslatorConfig, TranslatorConfigBuilder, DEFAULT_REDACTED_HEADERS,
-    REDACTED,
+pub use collector::{
+    otlp_exporter, rewrite_annotations, AnnotationRewriteStats, CollectorCounters, CollectorStats,
+    ConflictPolicy, XrayAnnotationExporter, DEFAULT_COLLECTOR_ENDPOINT,
 };
-pub use limits::MAX_SEGMENT_BYTES;
-pub use segment::Segment;
-pub use stats::TranslateStats;
-pub use translate::{TranslateError, Translator};
 
 /// The official X-Ray segment document schema (JSON Schema draft-04), as shipped
 /// with this crate.
 pub const SEGMENT_SCHEMA: &str = include_str!("../schema/xray-segmentdocument-schema-v1.0.0.json");
-
-#[cfg(feature = "collector")]
-pub use collector::XrayAnnotationExporter;

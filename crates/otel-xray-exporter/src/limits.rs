@@ -1,21 +1,6 @@
 //! The size policy: no document over [`MAX_SEGMENT_BYTES`], and still schema-valid.
 //!
-//! Fixed limits are applied while translating (name 200 chars, `http.request`
-//! strings and `user` 250, annotation strings 1000, 50 annotations). Then, if the
-//! serialised document is still over the limit, these steps run in order until
-//! it fits, each counted in [`TranslateStats`](crate::TranslateStats):
-//!
-//! 1. metadata strings longer than the configured length (1024 chars) are cut;
-//! 2. metadata entries are removed, largest first, just enough to fit;
-//! 3. stack traces are cut to 64 frames (`truncated` says how many went) and
-//!    exception messages to 1024 chars; then to 8 frames and 10 exceptions;
-//! 4. annotations are removed, largest first, just enough to fit;
-//! 5. span links are removed and every other string is cut to 256 chars;
-//! 6. the document keeps only its identity, times, flags, name, origin and
-//!    response status.
-//!
-//! A cut string ends with `…` (U+2026) and is never longer than its limit. A
-//! trimmed document carries `metadata.otel.size_policy` with what was removed.
+//! The steps, in order, are documented in the crate docs ("Size policy").
 
 use std::borrow::Cow;
 use std::io;
@@ -23,9 +8,9 @@ use std::io;
 use serde::Serialize;
 
 use crate::segment::{Entry, EntryKey, EntryValue, Segment};
-use crate::stats::Tally;
-use crate::translate::metadata::OTEL_NAMESPACE;
-use crate::TranslatorConfig;
+use crate::text::truncate;
+use crate::translate::keys::OTEL_NAMESPACE;
+use crate::translate_stats::TranslationCounts;
 
 /// X-Ray's limit on one segment document, in bytes (the developer guide's 64 kB,
 /// read as KiB: it is also the daemon's 64 KiB UDP read buffer). A UDP transport
@@ -33,36 +18,18 @@ use crate::TranslatorConfig;
 /// [`TranslatorConfigBuilder::max_document_bytes`](crate::TranslatorConfigBuilder::max_document_bytes).
 pub const MAX_SEGMENT_BYTES: usize = 64 * 1024;
 
-/// Appended to every string the translator cuts.
-pub const TRUNCATION_MARK: char = '…';
-
-/// `s` cut to at most `max_chars` chars (the last being [`TRUNCATION_MARK`]).
-pub(crate) fn truncate<'a>(s: Cow<'a, str>, max_chars: usize, tally: &mut Tally) -> Cow<'a, str> {
-    if s.len() <= max_chars {
-        return s;
-    }
-    let Some((cut, _)) = s.char_indices().nth(max_chars.saturating_sub(1)) else {
-        return s;
-    };
-    if s[cut..].chars().nth(1).is_none() {
-        // Exactly `max_chars` chars: fits.
-        return s;
-    }
-    tally.strings_truncated += 1;
-    let mut out = match s {
-        Cow::Borrowed(b) => String::from(&b[..cut]),
-        Cow::Owned(mut o) => {
-            o.truncate(cut);
-            o
-        }
-    };
-    out.push(TRUNCATION_MARK);
-    Cow::Owned(out)
-}
-
-fn cut(s: &mut Cow<'_, str>, max_chars: usize, tally: &mut Tally) {
+fn cut(s: &mut Cow<'_, str>, max_chars: usize, tally: &mut TranslationCounts) {
     let v = std::mem::take(s);
     *s = truncate(v, max_chars, tally);
+}
+
+/// The numbers the size policy works with (from the translator's configuration).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SizePolicy {
+    /// The largest document, in bytes.
+    pub(crate) max_bytes: usize,
+    /// The length metadata strings are cut to first, in chars.
+    pub(crate) metadata_string_chars: usize,
 }
 
 /// What the size policy removed from one document.
@@ -81,11 +48,11 @@ struct Trims {
 /// Serialises `seg` into `buf` (cleared first), applying the size policy.
 pub(crate) fn write_within_limit(
     seg: &mut Segment<'_>,
-    config: &TranslatorConfig,
+    policy: SizePolicy,
     buf: &mut Vec<u8>,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Result<(), serde_json::Error> {
-    let max = config.max_document_bytes;
+    let max = policy.max_bytes;
     buf.clear();
     write_json(buf, seg)?;
     if buf.len() <= max {
@@ -95,7 +62,7 @@ pub(crate) fn write_within_limit(
         original_bytes: buf.len(),
         ..Trims::default()
     };
-    type Step = fn(&mut Segment<'_>, &TranslatorConfig, usize, &mut Trims);
+    type Step = fn(&mut Segment<'_>, &SizePolicy, usize, &mut Trims);
     let steps: [Step; 6] = [
         metadata_strings,
         drop_metadata,
@@ -107,8 +74,8 @@ pub(crate) fn write_within_limit(
     for step in steps {
         // Room for the size-policy marker itself.
         let excess = buf.len().saturating_sub(max) + 512;
-        step(seg, config, excess, &mut trims);
-        set_marker(seg, config, &trims);
+        step(seg, &policy, excess, &mut trims);
+        set_marker(seg, &policy, &trims);
         buf.clear();
         write_json(buf, seg)?;
         if buf.len() <= max {
@@ -153,8 +120,8 @@ fn is_marker(ns: &str, e: &Entry<'_>) -> bool {
     ns == OTEL_NAMESPACE && e.key.matches("size_policy")
 }
 
-fn metadata_strings(seg: &mut Segment<'_>, config: &TranslatorConfig, _: usize, t: &mut Trims) {
-    let mut tally = Tally::default();
+fn metadata_strings(seg: &mut Segment<'_>, policy: &SizePolicy, _: usize, t: &mut Trims) {
+    let mut tally = TranslationCounts::default();
     for (_, entries) in seg.metadata.iter_mut() {
         for e in entries.iter_mut() {
             let text = match &e.value {
@@ -163,8 +130,8 @@ fn metadata_strings(seg: &mut Segment<'_>, config: &TranslatorConfig, _: usize, 
                 EntryValue::Json(serde_json::Value::String(s)) => Cow::Owned(s.clone()),
                 _ => continue,
             };
-            if text.len() > config.metadata_string_chars {
-                let cut = truncate(text, config.metadata_string_chars, &mut tally);
+            if text.len() > policy.metadata_string_chars {
+                let cut = truncate(text, policy.metadata_string_chars, &mut tally);
                 if let Cow::Owned(o) = cut {
                     e.value = EntryValue::Str(Cow::Owned(o));
                 }
@@ -174,7 +141,7 @@ fn metadata_strings(seg: &mut Segment<'_>, config: &TranslatorConfig, _: usize, 
     t.strings += tally.strings_truncated;
 }
 
-fn drop_metadata(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
+fn drop_metadata(seg: &mut Segment<'_>, _: &SizePolicy, excess: usize, t: &mut Trims) {
     let mut sizes = Vec::new();
     for (n, (ns, entries)) in seg.metadata.iter().enumerate() {
         for (i, e) in entries.iter().enumerate() {
@@ -208,9 +175,9 @@ fn largest_until(mut sizes: Vec<(usize, usize, usize)>, excess: usize) -> Vec<(u
     out
 }
 
-fn trim_cause(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
+fn trim_cause(seg: &mut Segment<'_>, _: &SizePolicy, excess: usize, t: &mut Trims) {
     let Some(cause) = &mut seg.cause else { return };
-    let mut tally = Tally::default();
+    let mut tally = TranslationCounts::default();
     let before = json_len(cause);
     cap_cause(cause, 64, usize::MAX, 1024, t, &mut tally);
     if before.saturating_sub(json_len(cause)) < excess {
@@ -225,7 +192,7 @@ fn cap_cause(
     exceptions: usize,
     chars: usize,
     t: &mut Trims,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) {
     if cause.exceptions.len() > exceptions {
         t.exceptions += (cause.exceptions.len() - exceptions) as u64;
@@ -254,7 +221,7 @@ fn cap_cause(
     }
 }
 
-fn drop_annotations(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, t: &mut Trims) {
+fn drop_annotations(seg: &mut Segment<'_>, _: &SizePolicy, excess: usize, t: &mut Trims) {
     let sizes = seg
         .annotations
         .0
@@ -270,9 +237,9 @@ fn drop_annotations(seg: &mut Segment<'_>, _: &TranslatorConfig, excess: usize, 
     }
 }
 
-fn cut_everything(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims) {
+fn cut_everything(seg: &mut Segment<'_>, _: &SizePolicy, _: usize, t: &mut Trims) {
     const CHARS: usize = 256;
-    let mut tally = Tally::default();
+    let mut tally = TranslationCounts::default();
     t.links += seg.links.len() as u64;
     seg.links.clear();
     if let Some(s) = &mut seg.service {
@@ -324,7 +291,7 @@ fn cut_everything(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut
     t.strings += tally.strings_truncated;
 }
 
-fn minimise(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims) {
+fn minimise(seg: &mut Segment<'_>, _: &SizePolicy, _: usize, t: &mut Trims) {
     t.minimised = true;
     t.metadata += seg
         .metadata
@@ -356,13 +323,13 @@ fn minimise(seg: &mut Segment<'_>, _: &TranslatorConfig, _: usize, t: &mut Trims
 }
 
 /// Writes (or rewrites) `metadata.otel.size_policy`.
-fn set_marker(seg: &mut Segment<'_>, config: &TranslatorConfig, t: &Trims) {
+fn set_marker(seg: &mut Segment<'_>, policy: &SizePolicy, t: &Trims) {
     let int = |k: &'static str, v: u64| Entry {
         key: EntryKey::Plain(Cow::Borrowed(k)),
         value: EntryValue::Int(i64::try_from(v).unwrap_or(i64::MAX)),
     };
     let mut fields = vec![
-        int("limit_bytes", config.max_document_bytes as u64),
+        int("limit_bytes", policy.max_bytes as u64),
         int("original_bytes", t.original_bytes as u64),
     ];
     for (k, v) in [
@@ -394,17 +361,6 @@ fn set_marker(seg: &mut Segment<'_>, config: &TranslatorConfig, t: &Trims) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn truncate_counts_chars_and_marks() {
-        let mut t = Tally::default();
-        assert_eq!(truncate(Cow::Borrowed("abc"), 3, &mut t), "abc");
-        assert_eq!(truncate(Cow::Borrowed("éééé"), 4, &mut t), "éééé");
-        assert_eq!(t.strings_truncated, 0);
-        assert_eq!(truncate(Cow::Borrowed("abcdef"), 4, &mut t), "abc…");
-        assert_eq!(truncate(Cow::Owned("ééééé".into()), 3, &mut t), "éé…");
-        assert_eq!(t.strings_truncated, 2);
-    }
 
     use crate::segment::{
         AnnotationValue, Annotations, DocumentType, Id, Metadata, Service, TraceIdText,

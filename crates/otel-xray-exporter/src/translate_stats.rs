@@ -1,6 +1,6 @@
-//! Counters of everything the translator changed, trimmed or refused.
+//! TranslateCounters of everything the translator changed, trimmed or refused.
 //!
-//! A translation adds into a local [`Tally`] and flushes it once, so the shared
+//! A translation adds into a local [`TranslationCounts`] and flushes it once, so the shared
 //! atomics are touched a few times per span, not per attribute.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -17,22 +17,32 @@ macro_rules! counters {
         }
 
         #[derive(Debug, Default)]
-        pub(crate) struct Counters {
+        pub(crate) struct TranslateCounters {
             $( $name: AtomicU64, )*
         }
 
-        /// Per-translation counts, added to [`Counters`] at the end.
+        /// Per-translation counts, added to [`TranslateCounters`] at the end.
         #[derive(Debug, Default, Clone, Copy)]
-        pub(crate) struct Tally {
+        pub(crate) struct TranslationCounts {
             $( pub(crate) $name: u64, )*
         }
 
-        impl Counters {
-            pub(crate) fn add(&self, t: &Tally) {
+        impl TranslationCounts {
+            /// These counts as stats of one translation.
+            pub(crate) fn to_stats(&self) -> TranslateStats {
+                let mut s = TranslateStats { documents: 0, $( $name: self.$name, )* };
+                s.documents = s.segments + s.subsegments;
+                s
+            }
+        }
+
+        impl TranslateCounters {
+            pub(crate) fn add(&self, t: &TranslationCounts) {
                 $( if t.$name != 0 { self.$name.fetch_add(t.$name, Relaxed); } )*
             }
 
             pub(crate) fn snapshot(&self) -> TranslateStats {
+
                 let mut s = TranslateStats { documents: 0, $( $name: self.$name.load(Relaxed), )* };
                 // Derived rather than counted: one atomic add less per document.
                 s.documents = s.segments + s.subsegments;
@@ -73,4 +83,20 @@ counters! {
     links_invalid,
     /// Documents reduced to their identifying fields to fit the size limit.
     documents_minimised,
+}
+
+impl TranslationCounts {
+    /// A length limit or the size policy cut something: a string, a metadata
+    /// entry, an annotation, stack frames, exceptions, links, or the whole
+    /// document down to its identity.
+    pub(crate) fn trimmed(&self) -> bool {
+        self.strings_truncated
+            + self.metadata_trimmed
+            + self.annotations_trimmed
+            + self.stack_frames_trimmed
+            + self.exceptions_trimmed
+            + self.links_trimmed
+            + self.documents_minimised
+            != 0
+    }
 }

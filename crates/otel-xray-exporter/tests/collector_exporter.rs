@@ -11,7 +11,7 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use otel_xray_exporter::collector::{CollectorStats, ConflictPolicy, XrayAnnotationExporter};
+use otel_xray_exporter::{CollectorStats, ConflictPolicy, XrayAnnotationExporter};
 
 /// Records everything the wrapper forwards; fails exports while `fail` is set.
 #[derive(Debug, Default)]

@@ -18,7 +18,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as Pr
 use opentelemetry_proto::tonic::trace::v1::Span as ProtoSpan;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use otel_xray_exporter::collector::{
+use otel_xray_exporter::{
     otlp_exporter, AnnotationRewriteStats, CollectorCounters, CollectorStats,
 };
 use otel_xray_id::{EpochWindow, XrayIdGenerator, XrayTraceId};

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
-use otel_xray_exporter::collector::{
+use otel_xray_exporter::{
     rewrite_annotations, ConflictPolicy, ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX,
 };
 use proptest::prelude::*;

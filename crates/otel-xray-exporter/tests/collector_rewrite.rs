@@ -2,7 +2,7 @@
 #![cfg(feature = "collector")]
 
 use opentelemetry::{Array, KeyValue, StringValue, Value};
-use otel_xray_exporter::collector::{rewrite_annotations, AnnotationRewriteStats, ConflictPolicy};
+use otel_xray_exporter::{rewrite_annotations, AnnotationRewriteStats, ConflictPolicy};
 
 fn list(keys: &[&'static str]) -> KeyValue {
     KeyValue::new(

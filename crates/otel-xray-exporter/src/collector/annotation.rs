@@ -5,13 +5,10 @@ use std::sync::Arc;
 
 use opentelemetry::{Array, Key, KeyValue, StringValue, Value};
 
-/// Span attributes named `aws.xray.annotation.<key>` ask for `<key>` to be an
-/// X-Ray annotation. This naming is an otel-xray convention, not an upstream one.
-pub const ANNOTATION_PREFIX: &str = "aws.xray.annotation.";
-
-/// The span attribute the collector's X-Ray exporter reads: a list of attribute
-/// keys whose (scalar) values become annotations.
-pub const ANNOTATIONS_LIST_KEY: &str = "aws.xray.annotations";
+// `aws.xray.annotation.<key>` asks for `<key>` to be an X-Ray annotation (an
+// otel-xray convention, not an upstream one); the collector's X-Ray exporter
+// reads the list of keys to annotate from `aws.xray.annotations`.
+use crate::translate::keys::{ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX};
 
 /// What to do when `aws.xray.annotation.<key>` and a plain `<key>` attribute are
 /// both on a span with **different** values.
@@ -141,7 +138,7 @@ enum Fate {
 ///
 /// ```
 /// use opentelemetry::{Array, KeyValue, Value};
-/// use otel_xray_exporter::collector::{rewrite_annotations, ConflictPolicy};
+/// use otel_xray_exporter::{rewrite_annotations, ConflictPolicy};
 ///
 /// let mut attributes = vec![
 ///     KeyValue::new("aws.xray.annotation.customer", "alice"),

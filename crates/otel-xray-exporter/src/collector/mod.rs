@@ -75,7 +75,7 @@
 //!
 //! ```no_run
 //! use opentelemetry_sdk::trace::SdkTracerProvider;
-//! use otel_xray_exporter::collector::{otlp_exporter, DEFAULT_COLLECTOR_ENDPOINT};
+//! use otel_xray_exporter::{otlp_exporter, DEFAULT_COLLECTOR_ENDPOINT};
 //! use otel_xray_id::XrayIdGenerator;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -103,10 +103,7 @@ use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
 
-pub use annotation::{
-    rewrite_annotations, AnnotationRewriteStats, ConflictPolicy, ANNOTATIONS_LIST_KEY,
-    ANNOTATION_PREFIX,
-};
+pub use annotation::{rewrite_annotations, AnnotationRewriteStats, ConflictPolicy};
 pub use counters::{CollectorCounters, CollectorStats};
 
 /// Where an ADOT collector listens for OTLP over gRPC by default.
@@ -125,7 +122,7 @@ pub const DEFAULT_COLLECTOR_ENDPOINT: &str = "http://localhost:4317";
 /// use opentelemetry::KeyValue;
 /// use opentelemetry_sdk::error::OTelSdkResult;
 /// use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-/// use otel_xray_exporter::collector::{ConflictPolicy, XrayAnnotationExporter};
+/// use otel_xray_exporter::{ConflictPolicy, XrayAnnotationExporter};
 ///
 /// /// Stands in for the OTLP exporter: keeps what it is given.
 /// #[derive(Debug, Default)]

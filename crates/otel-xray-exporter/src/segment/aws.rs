@@ -9,6 +9,7 @@ use super::values::serialize_joined;
 
 /// The `aws` block (segment resource fields and subsegment call fields).
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Aws<'a> {
     /// The AWS account.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,6 +54,7 @@ pub struct Aws<'a> {
 
 /// `aws.ec2`.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Ec2<'a> {
     /// `host.id`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,6 +72,7 @@ pub struct Ec2<'a> {
 
 /// `aws.ecs`.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Ecs<'a> {
     /// `container.name`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -99,6 +102,7 @@ pub struct Ecs<'a> {
 
 /// `aws.eks`.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Eks<'a> {
     /// `k8s.cluster.name`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -113,6 +117,7 @@ pub struct Eks<'a> {
 
 /// `aws.elastic_beanstalk`.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct ElasticBeanstalk<'a> {
     /// `service.namespace`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -126,6 +131,7 @@ pub struct ElasticBeanstalk<'a> {
 
 /// `aws.xray`: the SDK that produced the trace.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct XraySdk<'a> {
     /// `"<telemetry.sdk.name> for <telemetry.sdk.language>"`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -140,6 +146,7 @@ pub struct XraySdk<'a> {
 /// An SDK name, written `"<name> for <language>"` (or `"<name>"`) without
 /// building the string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SdkName<'a> {
     /// `telemetry.sdk.name`.
     pub name: &'a str,
@@ -169,6 +176,7 @@ impl Serialize for SdkName<'_> {
 
 /// One `aws.cloudwatch_logs` entry.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct LogGroup<'a> {
     /// The log group name.
     pub log_group: Cow<'a, str>,

@@ -1,5 +1,12 @@
 //! The X-Ray segment document, as a serde model that mirrors the official schema.
 //!
+//! [`Translator::translate`](crate::Translator::translate) returns it, to read
+//! or adjust a document before serialising it. Its `Serialize` is derived and
+//! writes the same text as [`Translator::translate_json`](crate::Translator::translate_json)
+//! before the size policy (which only `translate_json` / `translate_into` apply).
+//! The structs are `#[non_exhaustive]`: documents come from the translator, and
+//! new schema fields can be added without a breaking change.
+//!
 //! Every optional field is omitted from the JSON when absent, `false` or empty.
 //! Strings borrow from the span and resource they were translated from
 //! (`Cow<'a, str>`), so a [`Segment`] lives no longer than its inputs; call
@@ -16,7 +23,6 @@ use std::borrow::Cow;
 use std::fmt;
 
 use otel_xray_id::EncodedTraceId;
-use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
 pub use aws::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, SdkName, XraySdk};
@@ -113,7 +119,8 @@ pub enum Namespace {
 }
 
 /// One segment or subsegment document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Segment<'a> {
     /// Logical service (segment) or downstream (subsegment) name; schema class, ≤ 200 chars.
     pub name: Cow<'a, str>,
@@ -124,40 +131,58 @@ pub struct Segment<'a> {
     /// Epoch seconds, microsecond resolution.
     pub start_time: f64,
     /// Epoch seconds; absent while the span is in progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<f64>,
     /// True when the span has no end time yet.
+    #[serde(skip_serializing_if = "is_false")]
     pub in_progress: bool,
     /// The parent segment or subsegment; never set for a root segment.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<Id>,
     /// Segment or independent subsegment (only the latter writes `type`).
+    #[serde(rename = "type", skip_serializing_if = "DocumentType::is_segment")]
     pub kind: DocumentType,
     /// `aws` or `remote` for downstream calls.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub namespace: Option<Namespace>,
     /// The AWS resource type the service runs on (`AWS::EC2::Instance`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<&'static str>,
     /// The end user (`enduser.id`), ≤ 250 chars.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<Cow<'a, str>>,
     /// The service version.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<Service<'a>>,
     /// A 5xx status or a failed span.
+    #[serde(skip_serializing_if = "is_false")]
     pub fault: bool,
     /// A 4xx status.
+    #[serde(skip_serializing_if = "is_false")]
     pub error: bool,
     /// A 429 status.
+    #[serde(skip_serializing_if = "is_false")]
     pub throttle: bool,
     /// The HTTP request and response.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<Http<'a>>,
     /// AWS resource and call details.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aws: Option<Aws<'a>>,
     /// SQL query details.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sql: Option<Sql<'a>>,
     /// Exceptions recorded on the span.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cause: Option<Cause<'a>>,
     /// Indexed key/value pairs (searchable in X-Ray).
+    #[serde(skip_serializing_if = "Annotations::is_empty")]
     pub annotations: Annotations<'a>,
     /// Everything else, by namespace.
+    #[serde(skip_serializing_if = "Metadata::is_empty")]
     pub metadata: Metadata<'a>,
     /// OpenTelemetry span links.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link<'a>>,
 }
 
@@ -172,96 +197,9 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
-// Written by hand rather than derived for two reasons. The three IDs are
-// checked as UTF-8 in one pass: `str::from_utf8` goes a byte at a time through
-// the last 16 bytes of any input, so three short checks cost twice one long
-// one. And a derived impl evaluates every skip condition twice (once to count
-// the fields). Absent, false and empty fields are left out, as documented on
-// the fields.
-impl Serialize for Segment<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut ids = [b'0'; IDS_CHARS];
-        let (id, trace_id, parent_id) = document_ids(self, &mut ids);
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("id", id)?;
-        m.serialize_entry("trace_id", trace_id)?;
-        m.serialize_entry("start_time", &self.start_time)?;
-        entry_if(&mut m, "end_time", &self.end_time)?;
-        if self.in_progress {
-            m.serialize_entry("in_progress", &true)?;
-        }
-        entry_if(&mut m, "parent_id", &parent_id)?;
-        if !self.kind.is_segment() {
-            m.serialize_entry("type", &self.kind)?;
-        }
-        entry_if(&mut m, "namespace", &self.namespace)?;
-        entry_if(&mut m, "origin", &self.origin)?;
-        entry_if(&mut m, "user", &self.user)?;
-        entry_if(&mut m, "service", &self.service)?;
-        for (key, set) in [
-            ("fault", self.fault),
-            ("error", self.error),
-            ("throttle", self.throttle),
-        ] {
-            if set {
-                m.serialize_entry(key, &true)?;
-            }
-        }
-        entry_if(&mut m, "http", &self.http)?;
-        entry_if(&mut m, "aws", &self.aws)?;
-        entry_if(&mut m, "sql", &self.sql)?;
-        entry_if(&mut m, "cause", &self.cause)?;
-        if !self.annotations.is_empty() {
-            m.serialize_entry("annotations", &self.annotations)?;
-        }
-        if !self.metadata.is_empty() {
-            m.serialize_entry("metadata", &self.metadata)?;
-        }
-        if !self.links.is_empty() {
-            m.serialize_entry("links", &self.links)?;
-        }
-        m.end()
-    }
-}
-
-/// Writes `key` when `value` is present.
-fn entry_if<M: SerializeMap, T: Serialize>(
-    m: &mut M,
-    key: &'static str,
-    value: &Option<T>,
-) -> Result<(), M::Error> {
-    match value {
-        Some(v) => m.serialize_entry(key, v),
-        None => Ok(()),
-    }
-}
-
-const TRACE_ID_CHARS: usize = otel_xray_id::XRAY_TRACE_ID_LEN;
-/// The text of `id`, `trace_id` and `parent_id`, side by side.
-const IDS_CHARS: usize = 16 + TRACE_ID_CHARS + 16;
-
-/// `id`, `trace_id` and `parent_id` of `seg`, written into `text` and checked
-/// as UTF-8 once (only ASCII is ever written, so the empty fallbacks are never
-/// taken). The caller owns `text`: an array built here and moved out would be
-/// read back before its stores land.
-fn document_ids<'t>(
-    seg: &Segment<'_>,
-    text: &'t mut [u8; IDS_CHARS],
-) -> (&'t str, &'t str, Option<&'t str>) {
-    text[..16].copy_from_slice(&seg.id.0);
-    text[16..16 + TRACE_ID_CHARS].copy_from_slice(seg.trace_id.0.as_bytes());
-    if let Some(parent) = &seg.parent_id {
-        text[16 + TRACE_ID_CHARS..].copy_from_slice(&parent.0);
-    }
-    let text = std::str::from_utf8(&text[..]).unwrap_or_default();
-    let (id, rest) = text.split_at_checked(16).unwrap_or_default();
-    let (trace_id, parent) = rest.split_at_checked(TRACE_ID_CHARS).unwrap_or_default();
-    (id, trace_id, seg.parent_id.is_some().then_some(parent))
-}
-
 /// The `service` block.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Service<'a> {
     /// `service.version` (or `container.image.tag`).
     pub version: Cow<'a, str>,
@@ -269,6 +207,7 @@ pub struct Service<'a> {
 
 /// The `http` block.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Http<'a> {
     /// The request half.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,6 +219,7 @@ pub struct Http<'a> {
 
 /// `http.request`; every string ≤ 250 chars.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct HttpRequest<'a> {
     /// GET, POST, …
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -300,6 +240,7 @@ pub struct HttpRequest<'a> {
 
 /// `http.response`.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct HttpResponse {
     /// The HTTP status code.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,6 +252,7 @@ pub struct HttpResponse {
 
 /// The `sql` block (subsegments calling an SQL database).
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Sql<'a> {
     /// Connection string without credentials, or `host/database`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -331,6 +273,7 @@ pub struct Sql<'a> {
 
 /// The `cause` block: exceptions recorded on the span.
 #[derive(Debug, Clone, Default, Serialize)]
+#[non_exhaustive]
 pub struct Cause<'a> {
     /// The exceptions, outermost first; `cause` links chain them.
     pub exceptions: Vec<Exception<'a>>,
@@ -338,6 +281,7 @@ pub struct Cause<'a> {
 
 /// One exception of a [`Cause`].
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Exception<'a> {
     /// A 16-hex-digit ID, unique in the document.
     pub id: Id,
@@ -363,6 +307,7 @@ pub struct Exception<'a> {
 
 /// One stack frame.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct StackFrame<'a> {
     /// Source file (or module).
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -381,6 +326,7 @@ fn is_zero(v: &u32) -> bool {
 
 /// One OpenTelemetry span link.
 #[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
 pub struct Link<'a> {
     /// The linked trace.
     pub trace_id: TraceIdText,
@@ -392,4 +338,13 @@ pub struct Link<'a> {
         serialize_with = "values::entries"
     )]
     pub attributes: Vec<Entry<'a>>,
+}
+
+/// Epoch seconds with microsecond resolution (0 before the epoch).
+pub(crate) fn epoch_seconds(t: std::time::SystemTime) -> f64 {
+    match t.duration_since(std::time::UNIX_EPOCH) {
+        // Via u64: u128→f64 is a slow library call; u64 micros last 584,000 years.
+        Ok(d) => u64::try_from(d.as_micros()).unwrap_or(u64::MAX) as f64 / 1e6,
+        Err(_) => 0.0,
+    }
 }

@@ -21,12 +21,13 @@ use std::borrow::Cow;
 
 use opentelemetry::Value;
 
-use super::attrs::{SpanAttrs, S};
+use super::attrs::SpanAttrs;
+use super::keys::{SpanKey, ANNOTATION_PREFIX, METADATA_PREFIX, RESOURCE_PREFIX};
 use super::resource::ResourceAttrs;
 use crate::config::{AnnotationKeyMode, REDACTED};
-use crate::limits::truncate;
 use crate::segment::{AnnotationValue, Annotations, Entry, EntryKey, EntryValue};
-use crate::stats::Tally;
+use crate::text::truncate;
+use crate::translate_stats::TranslationCounts;
 use crate::TranslatorConfig;
 
 /// X-Ray indexes at most this many annotations per document (per trace, in fact).
@@ -35,10 +36,6 @@ pub const MAX_ANNOTATIONS: usize = 50;
 pub const MAX_ANNOTATION_KEY_CHARS: usize = 500;
 /// The schema's annotation string value limit, in chars.
 pub const MAX_ANNOTATION_VALUE_CHARS: usize = 1000;
-/// Attributes `aws.xray.annotation.<key>` become annotation `<key>`.
-pub const ANNOTATION_PREFIX: &str = "aws.xray.annotation.";
-/// Resource attributes appear as `otel.resource.<key>`.
-pub const RESOURCE_PREFIX: &str = "otel.resource.";
 
 /// The chosen annotations and what could not be one.
 #[derive(Default)]
@@ -63,7 +60,7 @@ impl<'a> Builder<'_, 'a> {
         value: &'a Value,
         meta_key: EntryKey<'a>,
         attr_key: &str,
-        tally: &mut Tally,
+        tally: &mut TranslationCounts,
     ) {
         // A configured key matches the attribute or the annotation name.
         let redacted = self.config.is_redacted(attr_key) || self.config.is_redacted(&key);
@@ -104,7 +101,13 @@ impl<'a> Builder<'_, 'a> {
         }
     }
 
-    fn overflow(&mut self, key: EntryKey<'a>, value: &'a Value, redacted: bool, tally: &mut Tally) {
+    fn overflow(
+        &mut self,
+        key: EntryKey<'a>,
+        value: &'a Value,
+        redacted: bool,
+        tally: &mut TranslationCounts,
+    ) {
         tally.annotations_to_metadata += 1;
         let value = if redacted {
             tally.redactions += 1;
@@ -122,10 +125,10 @@ pub(crate) fn make_annotations<'a>(
     res: &ResourceAttrs<'a>,
     is_segment: bool,
     config: &TranslatorConfig,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Selected<'a> {
     let nothing_to_index = !attrs.xray_prefixed
-        && !attrs.has(S::XrayAnnotations)
+        && !attrs.has(SpanKey::XrayAnnotations)
         && config.indexed_attributes.is_empty()
         && !config.index_all_attributes;
     if nothing_to_index {
@@ -159,11 +162,11 @@ pub(crate) fn make_annotations<'a>(
         }
     }
 
-    let listed = match attrs.get(S::XrayAnnotations) {
+    let listed = match attrs.get(SpanKey::XrayAnnotations) {
         Some(Value::Array(opentelemetry::Array::String(keys))) => keys.as_slice(),
         _ => &[],
     };
-    attrs.consume(S::XrayAnnotations);
+    attrs.consume(SpanKey::XrayAnnotations);
     let configured = config.indexed_attributes.iter().map(|k| (k.as_str(), true));
     let from_span = listed.iter().map(|k| (k.as_str(), false));
     for (key, from_config) in configured.chain(from_span) {
@@ -207,7 +210,7 @@ pub(crate) fn make_annotations<'a>(
     if config.index_all_attributes {
         for (i, kv) in all.iter().enumerate() {
             let key = kv.key.as_str();
-            if attrs.is_consumed(i) || key.starts_with(super::metadata::METADATA_PREFIX) {
+            if attrs.is_consumed(i) || key.starts_with(METADATA_PREFIX) {
                 continue;
             }
             b.add(
@@ -241,7 +244,10 @@ pub(crate) fn make_annotations<'a>(
 }
 
 /// An annotation value, or `None` for lists.
-fn annotation_value<'a>(v: &'a Value, tally: &mut Tally) -> Option<AnnotationValue<'a>> {
+fn annotation_value<'a>(
+    v: &'a Value,
+    tally: &mut TranslationCounts,
+) -> Option<AnnotationValue<'a>> {
     Some(match v {
         Value::String(s) => AnnotationValue::Str(truncate(
             Cow::Borrowed(s.as_str()),
@@ -260,7 +266,7 @@ fn annotation_value<'a>(v: &'a Value, tally: &mut Tally) -> Option<AnnotationVal
 /// [`AnnotationKeyMode::KeepDots`]); `None` when empty.
 ///
 /// ```
-/// use otel_xray_exporter::{translate::sanitize_annotation_key, AnnotationKeyMode};
+/// use otel_xray_exporter::{sanitize_annotation_key, AnnotationKeyMode};
 /// assert_eq!(sanitize_annotation_key("http.method", AnnotationKeyMode::Underscore).unwrap(), "http_method");
 /// assert_eq!(sanitize_annotation_key("Key.1", AnnotationKeyMode::KeepDots).unwrap(), "Key.1");
 /// assert_eq!(sanitize_annotation_key("ключ", AnnotationKeyMode::Underscore).unwrap(), "____");

@@ -1,134 +1,18 @@
-//! One pass over the span and resource attributes that finds every key a block
-//! reads, so blocks look keys up by index instead of scanning.
-//!
-//! To follow an attribute: find its key here, then its `S::` / `R::` variant in
-//! the block file that reads it.
+//! One pass over the span's attributes that finds every known key (see
+//! [`keys`](super::keys)) a block reads, so blocks look keys up by index
+//! instead of scanning.
 
 use std::borrow::Cow;
 
 use opentelemetry::{KeyValue, Value};
 
-macro_rules! known_keys {
-    ($enum:ident, $count:ident, $lookup:ident { $( $variant:ident = $key:literal, )* }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-        #[allow(clippy::enum_variant_names)]
-        pub(crate) enum $enum { $( $variant, )* }
-        pub(crate) const $count: usize = [$( $enum::$variant, )*].len();
-        pub(crate) fn $lookup(key: &str) -> Option<$enum> {
-            match key {
-                $( $key => Some($enum::$variant), )*
-                _ => None,
-            }
-        }
-    };
-}
-
-known_keys!(S, SPAN_KEYS, span_key {
-    // name
-    AwsLocalService = "aws.local.service",
-    AwsRemoteService = "aws.remote.service",
-    AwsSpanKind = "aws.span.kind",
-    PeerService = "peer.service",
-    AwsService = "aws.service",
-    DbName = "db.name",
-    DbConnectionString = "db.connection_string",
-    RpcService = "rpc.service",
-    RpcSystem = "rpc.system",
-    HttpHost = "http.host",
-    NetPeerName = "net.peer.name",
-    // http
-    HttpMethod = "http.method",
-    HttpRequestMethod = "http.request.method",
-    HttpClientIp = "http.client_ip",
-    HttpUserAgent = "http.user_agent",
-    UserAgentOriginal = "user_agent.original",
-    HttpStatusCode = "http.status_code",
-    HttpResponseStatusCode = "http.response.status_code",
-    HttpUrl = "http.url",
-    UrlFull = "url.full",
-    HttpScheme = "http.scheme",
-    UrlScheme = "url.scheme",
-    HttpTarget = "http.target",
-    HttpServerName = "http.server_name",
-    NetHostPort = "net.host.port",
-    HostName = "host.name",
-    NetHostName = "net.host.name",
-    NetPeerPort = "net.peer.port",
-    NetPeerIp = "net.peer.ip",
-    NetworkPeerAddress = "network.peer.address",
-    NetworkPeerPort = "network.peer.port",
-    ClientAddress = "client.address",
-    UrlPath = "url.path",
-    UrlQuery = "url.query",
-    ServerAddress = "server.address",
-    ServerPort = "server.port",
-    HttpStatusText = "http.status_text",
-    MessageType = "message.type",
-    MessagingPayloadSize = "messaging.message_payload_size_bytes",
-    MessagingBodySize = "messaging.message.body.size",
-    HttpResponseBodySize = "http.response.body.size",
-    HttpResponseContentLength = "http.response_content_length",
-    // aws
-    AwsOperation = "aws.operation",
-    RpcMethod = "rpc.method",
-    AwsAccountId = "aws.account_id",
-    AwsRegion = "aws.region",
-    AwsRequestId = "aws.request_id",
-    AwsRequestIdAlt = "aws.requestId",
-    AwsQueueUrl = "aws.queue_url",
-    AwsQueueUrlAlt = "aws.queue.url",
-    MessagingUrl = "messaging.url",
-    AwsTableName = "aws.table_name",
-    AwsTableNameAlt = "aws.table.name",
-    AwsDynamoTableNames = "aws.dynamodb.table_names",
-    // sql
-    DbSystem = "db.system",
-    DbSystemName = "db.system.name",
-    DbNamespace = "db.namespace",
-    DbStatement = "db.statement",
-    DbQueryText = "db.query.text",
-    DbUser = "db.user",
-    // user, annotations
-    EnduserId = "enduser.id",
-    XrayAnnotations = "aws.xray.annotations",
-});
-
-known_keys!(R, RESOURCE_KEYS, resource_key {
-    CloudProvider = "cloud.provider",
-    CloudPlatform = "cloud.platform",
-    CloudAccountId = "cloud.account.id",
-    CloudAvailabilityZone = "cloud.availability_zone",
-    HostId = "host.id",
-    HostType = "host.type",
-    HostImageId = "host.image.id",
-    ContainerName = "container.name",
-    ContainerId = "container.id",
-    ContainerImageTag = "container.image.tag",
-    K8sPodName = "k8s.pod.name",
-    K8sClusterName = "k8s.cluster.name",
-    ServiceName = "service.name",
-    ServiceNamespace = "service.namespace",
-    ServiceInstanceId = "service.instance.id",
-    ServiceVersion = "service.version",
-    TelemetrySdkName = "telemetry.sdk.name",
-    TelemetrySdkLanguage = "telemetry.sdk.language",
-    TelemetrySdkVersion = "telemetry.sdk.version",
-    TelemetryAutoVersion = "telemetry.auto.version",
-    TelemetryDistroVersion = "telemetry.distro.version",
-    AwsEcsClusterArn = "aws.ecs.cluster.arn",
-    AwsEcsContainerArn = "aws.ecs.container.arn",
-    AwsEcsTaskArn = "aws.ecs.task.arn",
-    AwsEcsTaskFamily = "aws.ecs.task.family",
-    AwsEcsLaunchtype = "aws.ecs.launchtype",
-    AwsLogGroupArns = "aws.log.group.arns",
-    AwsLogGroupNames = "aws.log.group.names",
-});
+use super::keys::{span_key, SpanKey, SPAN_KEYS, XRAY_PREFIX};
 
 // One bit per known span key in `SpanAttrs::present`.
 const _: () = assert!(SPAN_KEYS <= 64);
 
 /// The bits of `keys` in [`SpanAttrs::any`].
-pub(crate) const fn mask(keys: &[S]) -> u64 {
+pub(crate) const fn mask(keys: &[SpanKey]) -> u64 {
     let mut m = 0;
     let mut i = 0;
     while i < keys.len() {
@@ -137,9 +21,6 @@ pub(crate) const fn mask(keys: &[S]) -> u64 {
     }
     m
 }
-
-/// Keys with this prefix are read by the annotation and metadata rules.
-const XRAY_PREFIX: &str = "aws.xray.";
 
 /// The span's attributes, the known keys found in them, and which were consumed
 /// by a block (consumed attributes do not go to metadata).
@@ -195,46 +76,31 @@ const FAR: u8 = u8::MAX - 1;
 
 impl<'a> SpanAttrs<'a> {
     /// The known keys of `all`, found.
-    #[cfg(test)]
     pub(crate) fn new(all: &'a [KeyValue]) -> Self {
-        let mut attrs = SpanAttrs::unscanned(all);
-        attrs.scan();
-        attrs
-    }
-
-    /// The table for `all` before [`SpanAttrs::scan`]. The translator scans in
-    /// place: a table of byte stores moved elsewhere right after is read back
-    /// in 16-byte loads that stall on those stores.
-    #[inline(always)]
-    pub(crate) fn unscanned(all: &'a [KeyValue]) -> Self {
-        SpanAttrs {
+        let mut attrs = SpanAttrs {
             all,
             found: [NONE; SPAN_KEYS],
             present: 0,
             xray_prefixed: false,
             consumed: Bits::new(all.len()),
             duplicates: false,
-        }
-    }
-
-    /// Finds the known keys.
-    #[inline(always)]
-    pub(crate) fn scan(&mut self) {
-        for (i, kv) in self.all.iter().enumerate() {
+        };
+        for (i, kv) in all.iter().enumerate() {
             let key = kv.key.as_str();
-            self.xray_prefixed |= key.starts_with(XRAY_PREFIX);
+            attrs.xray_prefixed |= key.starts_with(XRAY_PREFIX);
             if let Some(k) = span_key(key) {
                 let bit = 1 << k as u32;
-                self.duplicates |= self.present & bit != 0;
-                self.present |= bit;
+                attrs.duplicates |= attrs.present & bit != 0;
+                attrs.present |= bit;
                 // The SDK appends repeated `set_attribute` calls: the last one wins,
                 // as it does for any JSON reader of the duplicated metadata key.
-                self.found[k as usize] = u8::try_from(i).unwrap_or(FAR).min(FAR);
+                attrs.found[k as usize] = u8::try_from(i).unwrap_or(FAR).min(FAR);
             }
         }
+        attrs
     }
 
-    pub(crate) fn get(&self, k: S) -> Option<&'a Value> {
+    pub(crate) fn get(&self, k: SpanKey) -> Option<&'a Value> {
         if !self.has(k) {
             return None;
         }
@@ -248,7 +114,7 @@ impl<'a> SpanAttrs<'a> {
 
     /// Index of the last attribute with known key `k`.
     #[inline]
-    fn index(&self, k: S) -> Option<usize> {
+    fn index(&self, k: SpanKey) -> Option<usize> {
         match self.found[k as usize] {
             i if i < FAR => Some(usize::from(i)),
             NONE => None,
@@ -257,13 +123,13 @@ impl<'a> SpanAttrs<'a> {
     }
 
     #[cold]
-    fn far_index(&self, k: S) -> Option<usize> {
+    fn far_index(&self, k: SpanKey) -> Option<usize> {
         self.all
             .iter()
             .rposition(|kv| span_key(kv.key.as_str()) == Some(k))
     }
 
-    pub(crate) fn str(&self, k: S) -> Option<&'a str> {
+    pub(crate) fn str(&self, k: SpanKey) -> Option<&'a str> {
         match self.get(k)? {
             Value::String(s) => Some(s.as_str()),
             _ => None,
@@ -271,21 +137,21 @@ impl<'a> SpanAttrs<'a> {
     }
 
     /// A non-empty string value.
-    pub(crate) fn non_empty(&self, k: S) -> Option<&'a str> {
+    pub(crate) fn non_empty(&self, k: SpanKey) -> Option<&'a str> {
         self.str(k).filter(|s| !s.is_empty())
     }
 
     /// Any scalar as text (ports may be ints or strings).
-    pub(crate) fn text(&self, k: S) -> Option<Cow<'a, str>> {
+    pub(crate) fn text(&self, k: SpanKey) -> Option<Cow<'a, str>> {
         value_text(self.get(k)?)
     }
 
     /// An integer, also from a numeric string or whole float.
-    pub(crate) fn int(&self, k: S) -> Option<i64> {
+    pub(crate) fn int(&self, k: SpanKey) -> Option<i64> {
         value_int(self.get(k)?)
     }
 
-    pub(crate) fn has(&self, k: S) -> bool {
+    pub(crate) fn has(&self, k: SpanKey) -> bool {
         self.present & (1 << k as u32) != 0
     }
 
@@ -296,7 +162,7 @@ impl<'a> SpanAttrs<'a> {
 
     /// Marks `k` as consumed (kept out of metadata), every occurrence of it.
     #[inline]
-    pub(crate) fn consume(&mut self, k: S) {
+    pub(crate) fn consume(&mut self, k: SpanKey) {
         let Some(i) = self.index(k) else {
             return;
         };
@@ -319,7 +185,8 @@ impl<'a> SpanAttrs<'a> {
         self.consumed.get(i)
     }
 
-    /// Index of the first attribute named `key` (for keys not in the table).
+    /// Index of the last attribute named `key` (a repeated key: the last one wins,
+    /// as for the known keys).
     pub(crate) fn position(&self, key: &str) -> Option<usize> {
         if let Some(k) = span_key(key) {
             return self.index(k);
@@ -376,14 +243,14 @@ mod tests {
         all.push(KeyValue::new("url.path", "/last"));
         all.push(KeyValue::new("http.request.method", "GET"));
         let mut attrs = SpanAttrs::new(&all);
-        assert_eq!(attrs.str(S::HttpRequestMethod), Some("GET"));
+        assert_eq!(attrs.str(SpanKey::HttpRequestMethod), Some("GET"));
         // The last of a repeated key wins, as below the table's reach.
-        assert_eq!(attrs.str(S::UrlPath), Some("/last"));
+        assert_eq!(attrs.str(SpanKey::UrlPath), Some("/last"));
         assert_eq!(attrs.position("url.path"), Some(301));
-        attrs.consume(S::UrlPath);
+        attrs.consume(SpanKey::UrlPath);
         assert!(attrs.is_consumed(10) && attrs.is_consumed(301));
         assert!(!attrs.is_consumed(302) && !attrs.is_consumed(11));
-        assert_eq!(attrs.str(S::HttpMethod), None);
+        assert_eq!(attrs.str(SpanKey::HttpMethod), None);
     }
 
     #[test]
@@ -392,8 +259,8 @@ mod tests {
         all.push(KeyValue::new("http.request.method", "PUT"));
         let mut attrs = SpanAttrs::new(&all);
         assert_eq!(attrs.position("http.request.method"), Some(253));
-        attrs.consume(S::HttpRequestMethod);
+        attrs.consume(SpanKey::HttpRequestMethod);
         assert!(attrs.is_consumed(253));
-        assert_eq!(attrs.str(S::HttpRequestMethod), Some("PUT"));
+        assert_eq!(attrs.str(SpanKey::HttpRequestMethod), Some("PUT"));
     }
 }

@@ -17,35 +17,16 @@ use std::borrow::Cow;
 
 use opentelemetry::{Array, Value};
 
-use super::attrs::{mask, SpanAttrs, R, S};
+use super::attrs::{mask, SpanAttrs};
+use super::keys::{ResourceKey, SpanKey};
 use super::resource::ResourceAttrs;
 use crate::segment::{Aws, Ec2, Ecs, Eks, ElasticBeanstalk, LogGroup, SdkName, Service, XraySdk};
 use crate::TranslatorConfig;
 
-/// The AWS resource type for the resource's `cloud.platform`.
-pub(crate) fn origin(res: &ResourceAttrs<'_>) -> Option<&'static str> {
-    if res.str(R::CloudProvider).is_some_and(|p| p != "aws") {
-        return None;
-    }
-    Some(match res.str(R::CloudPlatform)? {
-        "aws_ec2" => "AWS::EC2::Instance",
-        "aws_ecs" => match res.str(R::AwsEcsLaunchtype) {
-            Some("ec2") => "AWS::ECS::EC2",
-            Some("fargate") => "AWS::ECS::Fargate",
-            _ => "AWS::ECS::Container",
-        },
-        "aws_eks" => "AWS::EKS::Container",
-        "aws_elastic_beanstalk" => "AWS::ElasticBeanstalk::Environment",
-        "aws_app_runner" => "AWS::AppRunner::Service",
-        "aws_lambda" => "AWS::Lambda::Function",
-        _ => return None,
-    })
-}
-
 /// `service.version`, else `container.image.tag`.
 pub(crate) fn make_service<'a>(res: &ResourceAttrs<'a>) -> Option<Service<'a>> {
-    res.text(R::ServiceVersion)
-        .or_else(|| res.text(R::ContainerImageTag))
+    res.text(ResourceKey::ServiceVersion)
+        .or_else(|| res.text(ResourceKey::ContainerImageTag))
         .map(|version| Service { version })
 }
 
@@ -56,46 +37,46 @@ pub(crate) fn make_aws<'a>(
     is_segment: bool,
     config: &TranslatorConfig,
 ) -> Option<Aws<'a>> {
-    const CALL_KEYS: [S; 12] = [
-        S::AwsOperation,
-        S::RpcMethod,
-        S::AwsAccountId,
-        S::AwsRegion,
-        S::AwsRequestId,
-        S::AwsRequestIdAlt,
-        S::MessagingUrl,
-        S::AwsQueueUrl,
-        S::AwsQueueUrlAlt,
-        S::AwsTableName,
-        S::AwsTableNameAlt,
-        S::AwsDynamoTableNames,
+    const CALL_KEYS: [SpanKey; 12] = [
+        SpanKey::AwsOperation,
+        SpanKey::RpcMethod,
+        SpanKey::AwsAccountId,
+        SpanKey::AwsRegion,
+        SpanKey::AwsRequestId,
+        SpanKey::AwsRequestIdAlt,
+        SpanKey::MessagingUrl,
+        SpanKey::AwsQueueUrl,
+        SpanKey::AwsQueueUrlAlt,
+        SpanKey::AwsTableName,
+        SpanKey::AwsTableNameAlt,
+        SpanKey::AwsDynamoTableNames,
     ];
     if !is_segment && !attrs.any(const { mask(&CALL_KEYS) }) {
         return None;
     }
     let mut aws = Aws {
         operation: attrs
-            .non_empty(S::AwsOperation)
-            .or_else(|| attrs.non_empty(S::RpcMethod))
+            .non_empty(SpanKey::AwsOperation)
+            .or_else(|| attrs.non_empty(SpanKey::RpcMethod))
             .map(Cow::Borrowed),
-        account_id: attrs.non_empty(S::AwsAccountId).map(Cow::Borrowed),
-        region: attrs.non_empty(S::AwsRegion).map(Cow::Borrowed),
+        account_id: attrs.non_empty(SpanKey::AwsAccountId).map(Cow::Borrowed),
+        region: attrs.non_empty(SpanKey::AwsRegion).map(Cow::Borrowed),
         request_id: attrs
-            .non_empty(S::AwsRequestId)
-            .or_else(|| attrs.non_empty(S::AwsRequestIdAlt))
+            .non_empty(SpanKey::AwsRequestId)
+            .or_else(|| attrs.non_empty(SpanKey::AwsRequestIdAlt))
             .map(Cow::Borrowed),
         queue_url: attrs
-            .non_empty(S::MessagingUrl)
-            .or_else(|| attrs.non_empty(S::AwsQueueUrl))
-            .or_else(|| attrs.non_empty(S::AwsQueueUrlAlt))
+            .non_empty(SpanKey::MessagingUrl)
+            .or_else(|| attrs.non_empty(SpanKey::AwsQueueUrl))
+            .or_else(|| attrs.non_empty(SpanKey::AwsQueueUrlAlt))
             .map(Cow::Borrowed),
         table_name: attrs
-            .non_empty(S::AwsTableName)
-            .or_else(|| attrs.non_empty(S::AwsTableNameAlt))
+            .non_empty(SpanKey::AwsTableName)
+            .or_else(|| attrs.non_empty(SpanKey::AwsTableNameAlt))
             .map(Cow::Borrowed),
         ..Aws::default()
     };
-    match attrs.get(S::AwsDynamoTableNames) {
+    match attrs.get(SpanKey::AwsDynamoTableNames) {
         Some(Value::Array(Array::String(names))) if names.len() == 1 => {
             aws.table_name = Some(Cow::Borrowed(names[0].as_str()));
         }
@@ -109,25 +90,27 @@ pub(crate) fn make_aws<'a>(
         _ => {}
     }
     for k in [
-        S::AwsOperation,
-        S::AwsAccountId,
-        S::AwsRegion,
-        S::AwsRequestId,
-        S::AwsRequestIdAlt,
-        S::AwsQueueUrl,
-        S::AwsQueueUrlAlt,
-        S::AwsTableName,
-        S::AwsTableNameAlt,
+        SpanKey::AwsOperation,
+        SpanKey::AwsAccountId,
+        SpanKey::AwsRegion,
+        SpanKey::AwsRequestId,
+        SpanKey::AwsRequestIdAlt,
+        SpanKey::AwsQueueUrl,
+        SpanKey::AwsQueueUrlAlt,
+        SpanKey::AwsTableName,
+        SpanKey::AwsTableNameAlt,
     ] {
         attrs.consume(k);
     }
-    if attrs.str(S::AwsOperation).is_none() && aws.operation.is_some() {
-        attrs.consume(S::RpcMethod);
+    if attrs.str(SpanKey::AwsOperation).is_none() && aws.operation.is_some() {
+        attrs.consume(SpanKey::RpcMethod);
     }
 
     // Where the service runs describes the service: segments only, as the
     // developer guide splits the block (subsegments carry the call).
-    let on_aws = res.str(R::CloudProvider).is_none_or(|p| p == "aws");
+    let on_aws = res
+        .str(ResourceKey::CloudProvider)
+        .is_none_or(|p| p == "aws");
     if is_segment {
         if on_aws {
             add_resource(&mut aws, res);
@@ -154,27 +137,27 @@ pub(crate) fn make_aws<'a>(
 fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
     let s = |k| res.str(k).map(Cow::Borrowed);
     if aws.account_id.is_none() {
-        aws.account_id = s(R::CloudAccountId);
+        aws.account_id = s(ResourceKey::CloudAccountId);
     }
-    let platform = res.str(R::CloudPlatform).unwrap_or("");
-    let zone = s(R::CloudAvailabilityZone);
-    if platform == "aws_ec2" || res.str(R::HostId).is_some() {
+    let platform = res.str(ResourceKey::CloudPlatform).unwrap_or("");
+    let zone = s(ResourceKey::CloudAvailabilityZone);
+    if platform == "aws_ec2" || res.str(ResourceKey::HostId).is_some() {
         aws.ec2 = Some(Box::new(Ec2 {
-            instance_id: s(R::HostId),
+            instance_id: s(ResourceKey::HostId),
             availability_zone: zone.clone(),
-            instance_size: s(R::HostType),
-            ami_id: s(R::HostImageId),
+            instance_size: s(ResourceKey::HostType),
+            ami_id: s(ResourceKey::HostImageId),
         }));
     }
     if platform == "aws_ecs" {
         let ecs = Ecs {
-            container: res.first_str(R::ContainerName).map(Cow::Borrowed),
-            container_id: s(R::ContainerId),
-            container_arn: s(R::AwsEcsContainerArn),
-            cluster_arn: s(R::AwsEcsClusterArn),
-            task_arn: s(R::AwsEcsTaskArn),
-            task_family: s(R::AwsEcsTaskFamily),
-            launch_type: s(R::AwsEcsLaunchtype),
+            container: res.first_str(ResourceKey::ContainerName).map(Cow::Borrowed),
+            container_id: s(ResourceKey::ContainerId),
+            container_arn: s(ResourceKey::AwsEcsContainerArn),
+            cluster_arn: s(ResourceKey::AwsEcsClusterArn),
+            task_arn: s(ResourceKey::AwsEcsTaskArn),
+            task_family: s(ResourceKey::AwsEcsTaskFamily),
+            launch_type: s(ResourceKey::AwsEcsLaunchtype),
             availability_zone: zone,
         };
         let empty = ecs.container.is_none()
@@ -188,39 +171,39 @@ fn add_resource<'a>(aws: &mut Aws<'a>, res: &ResourceAttrs<'a>) {
         aws.ecs = (!empty).then(|| Box::new(ecs));
     }
     if platform == "aws_elastic_beanstalk" {
-        if let Some(instance) = res.text(R::ServiceInstanceId) {
+        if let Some(instance) = res.text(ResourceKey::ServiceInstanceId) {
             aws.elastic_beanstalk = Some(Box::new(ElasticBeanstalk {
-                environment_name: s(R::ServiceNamespace),
-                version_label: s(R::ServiceVersion),
+                environment_name: s(ResourceKey::ServiceNamespace),
+                version_label: s(ResourceKey::ServiceVersion),
                 deployment_id: instance.trim().parse().unwrap_or(0),
             }));
         }
     }
-    if platform == "aws_eks" || res.str(R::K8sClusterName).is_some() {
+    if platform == "aws_eks" || res.str(ResourceKey::K8sClusterName).is_some() {
         aws.eks = Some(Box::new(Eks {
-            cluster_name: s(R::K8sClusterName),
-            pod: s(R::K8sPodName),
-            container_id: s(R::ContainerId),
+            cluster_name: s(ResourceKey::K8sClusterName),
+            pod: s(ResourceKey::K8sPodName),
+            container_id: s(ResourceKey::ContainerId),
         }));
     }
-    let sdk_name = res.str(R::TelemetrySdkName);
-    if sdk_name.is_some() || res.str(R::TelemetrySdkVersion).is_some() {
+    let sdk_name = res.str(ResourceKey::TelemetrySdkName);
+    if sdk_name.is_some() || res.str(ResourceKey::TelemetrySdkVersion).is_some() {
         let sdk = sdk_name.map(|name| SdkName {
             name,
-            language: res.str(R::TelemetrySdkLanguage),
+            language: res.str(ResourceKey::TelemetrySdkLanguage),
         });
         aws.xray = Some(XraySdk {
             sdk,
-            sdk_version: s(R::TelemetrySdkVersion),
-            auto_instrumentation: res.get(R::TelemetryAutoVersion).is_some()
-                || res.get(R::TelemetryDistroVersion).is_some(),
+            sdk_version: s(ResourceKey::TelemetrySdkVersion),
+            auto_instrumentation: res.get(ResourceKey::TelemetryAutoVersion).is_some()
+                || res.get(ResourceKey::TelemetryDistroVersion).is_some(),
         });
     }
 }
 
 /// Log groups from `aws.log.group.arns`, else `aws.log.group.names`, else the config.
 fn log_groups<'a>(res: &ResourceAttrs<'a>, config: &TranslatorConfig) -> Vec<LogGroup<'a>> {
-    if let Some(arns) = res.get(R::AwsLogGroupArns) {
+    if let Some(arns) = res.get(ResourceKey::AwsLogGroupArns) {
         let out: Vec<_> = list_items(arns)
             .map(|arn| LogGroup {
                 log_group: Cow::Borrowed(arn.split(':').nth(6).unwrap_or("")),
@@ -232,7 +215,7 @@ fn log_groups<'a>(res: &ResourceAttrs<'a>, config: &TranslatorConfig) -> Vec<Log
             return out;
         }
     }
-    if let Some(names) = res.get(R::AwsLogGroupNames) {
+    if let Some(names) = res.get(ResourceKey::AwsLogGroupNames) {
         let out: Vec<_> = list_items(names)
             .map(|n| LogGroup {
                 log_group: Cow::Borrowed(n),

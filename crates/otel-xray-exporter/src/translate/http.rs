@@ -20,79 +20,86 @@ use opentelemetry::trace::SpanKind;
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attrs::{mask, SpanAttrs, S};
-use crate::limits::truncate;
+use super::attrs::{mask, SpanAttrs};
+use super::keys::SpanKey;
 use crate::segment::{Http, HttpRequest, HttpResponse};
-use crate::stats::Tally;
+use crate::text::truncate;
+use crate::translate_stats::TranslationCounts;
 use crate::TranslatorConfig;
 
 /// The schema's limit on `http.request.*` strings, in chars.
 pub const MAX_HTTP_CHARS: usize = 250;
 
-const HTTP_KEYS: &[S] = &[
-    S::HttpMethod,
-    S::HttpRequestMethod,
-    S::HttpClientIp,
-    S::HttpUserAgent,
-    S::UserAgentOriginal,
-    S::HttpStatusCode,
-    S::HttpResponseStatusCode,
-    S::HttpUrl,
-    S::UrlFull,
-    S::HttpScheme,
-    S::UrlScheme,
-    S::HttpHost,
-    S::HttpTarget,
-    S::HttpServerName,
-    S::NetHostPort,
-    S::UrlPath,
-    S::UrlQuery,
-    S::HttpResponseBodySize,
-    S::HttpResponseContentLength,
+const HTTP_KEYS: &[SpanKey] = &[
+    SpanKey::HttpMethod,
+    SpanKey::HttpRequestMethod,
+    SpanKey::HttpClientIp,
+    SpanKey::HttpUserAgent,
+    SpanKey::UserAgentOriginal,
+    SpanKey::HttpStatusCode,
+    SpanKey::HttpResponseStatusCode,
+    SpanKey::HttpUrl,
+    SpanKey::UrlFull,
+    SpanKey::HttpScheme,
+    SpanKey::UrlScheme,
+    SpanKey::HttpHost,
+    SpanKey::HttpTarget,
+    SpanKey::HttpServerName,
+    SpanKey::NetHostPort,
+    SpanKey::UrlPath,
+    SpanKey::UrlQuery,
+    SpanKey::HttpResponseBodySize,
+    SpanKey::HttpResponseContentLength,
 ];
 
 /// Keys used by the block only when it exists (they also describe non-HTTP calls).
-const NETWORK_KEYS: &[S] = &[
-    S::HostName,
-    S::NetHostName,
-    S::NetPeerName,
-    S::NetPeerPort,
-    S::NetPeerIp,
-    S::NetworkPeerAddress,
-    S::NetworkPeerPort,
-    S::ClientAddress,
-    S::ServerAddress,
-    S::ServerPort,
+const NETWORK_KEYS: &[SpanKey] = &[
+    SpanKey::HostName,
+    SpanKey::NetHostName,
+    SpanKey::NetPeerName,
+    SpanKey::NetPeerPort,
+    SpanKey::NetPeerIp,
+    SpanKey::NetworkPeerAddress,
+    SpanKey::NetworkPeerPort,
+    SpanKey::ClientAddress,
+    SpanKey::ServerAddress,
+    SpanKey::ServerPort,
 ];
 
 /// The `http` block of a span, or `None` when it has no HTTP attribute.
+/// `kind` is the kind the span is translated as (see [`SpanRole`](super::SpanRole)).
 pub(crate) fn make_http<'a>(
     span: &'a SpanData,
+    kind: &SpanKind,
     attrs: &mut SpanAttrs<'a>,
     config: &TranslatorConfig,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Option<Http<'a>> {
     if !attrs.any(const { mask(HTTP_KEYS) }) {
         return None;
     }
     let mut req = HttpRequest {
-        method: first_str(attrs, S::HttpRequestMethod, S::HttpMethod).map(Cow::Borrowed),
-        user_agent: first_str(attrs, S::UserAgentOriginal, S::HttpUserAgent).map(Cow::Borrowed),
+        method: first_str(attrs, SpanKey::HttpRequestMethod, SpanKey::HttpMethod)
+            .map(Cow::Borrowed),
+        user_agent: first_str(attrs, SpanKey::UserAgentOriginal, SpanKey::HttpUserAgent)
+            .map(Cow::Borrowed),
         ..HttpRequest::default()
     };
 
     // client_ip: an explicit (possibly forwarded) client wins over the socket peer.
-    let peer_ip = attrs
-        .non_empty(S::NetPeerIp)
-        .or_else(|| attrs.non_empty(S::NetworkPeerAddress).filter(|a| is_ip(a)));
+    let peer_ip = attrs.non_empty(SpanKey::NetPeerIp).or_else(|| {
+        attrs
+            .non_empty(SpanKey::NetworkPeerAddress)
+            .filter(|a| is_ip(a))
+    });
     let forwarded = attrs
-        .non_empty(S::ClientAddress)
+        .non_empty(SpanKey::ClientAddress)
         .filter(|a| is_ip(a))
-        .or_else(|| attrs.non_empty(S::HttpClientIp));
+        .or_else(|| attrs.non_empty(SpanKey::HttpClientIp));
     req.client_ip = forwarded.or(peer_ip).map(Cow::Borrowed);
     req.x_forwarded_for = forwarded.is_some() && peer_ip.is_none();
 
-    req.url = url(span, attrs, config.redaction);
+    req.url = url(kind, attrs, config.redaction);
 
     for field in [
         &mut req.method,
@@ -106,11 +113,11 @@ pub(crate) fn make_http<'a>(
     }
 
     let status = attrs
-        .int(S::HttpResponseStatusCode)
-        .or_else(|| attrs.int(S::HttpStatusCode));
+        .int(SpanKey::HttpResponseStatusCode)
+        .or_else(|| attrs.int(SpanKey::HttpStatusCode));
     let content_length = attrs
-        .int(S::HttpResponseBodySize)
-        .or_else(|| attrs.int(S::HttpResponseContentLength))
+        .int(SpanKey::HttpResponseBodySize)
+        .or_else(|| attrs.int(SpanKey::HttpResponseContentLength))
         .or_else(|| received_size(span, attrs));
     let response = (status.is_some() || content_length.is_some()).then_some(HttpResponse {
         status,
@@ -130,7 +137,7 @@ pub(crate) fn make_http<'a>(
     })
 }
 
-fn first_str<'a>(attrs: &SpanAttrs<'a>, stable: S, old: S) -> Option<&'a str> {
+fn first_str<'a>(attrs: &SpanAttrs<'a>, stable: SpanKey, old: SpanKey) -> Option<&'a str> {
     attrs.non_empty(stable).or_else(|| attrs.non_empty(old))
 }
 
@@ -139,35 +146,35 @@ fn is_ip(s: &str) -> bool {
 }
 
 /// The full URL, given or rebuilt; `None` when no host is known.
-fn url<'a>(span: &SpanData, attrs: &SpanAttrs<'a>, redact: bool) -> Option<Cow<'a, str>> {
-    if let Some(full) = first_str(attrs, S::UrlFull, S::HttpUrl) {
+fn url<'a>(kind: &SpanKind, attrs: &SpanAttrs<'a>, redact: bool) -> Option<Cow<'a, str>> {
+    if let Some(full) = first_str(attrs, SpanKey::UrlFull, SpanKey::HttpUrl) {
         return Some(if redact {
             strip_user_info(full)
         } else {
             Cow::Borrowed(full)
         });
     }
-    let scheme = first_str(attrs, S::UrlScheme, S::HttpScheme).unwrap_or("http");
-    let http_host = attrs.non_empty(S::HttpHost);
-    let (host, port) = if span.span_kind == SpanKind::Server {
+    let scheme = first_str(attrs, SpanKey::UrlScheme, SpanKey::HttpScheme).unwrap_or("http");
+    let http_host = attrs.non_empty(SpanKey::HttpHost);
+    let (host, port) = if *kind == SpanKind::Server {
         let host = http_host
-            .or_else(|| attrs.non_empty(S::HttpServerName))
-            .or_else(|| attrs.non_empty(S::NetHostName))
-            .or_else(|| attrs.non_empty(S::HostName))
-            .or_else(|| attrs.non_empty(S::ServerAddress));
+            .or_else(|| attrs.non_empty(SpanKey::HttpServerName))
+            .or_else(|| attrs.non_empty(SpanKey::NetHostName))
+            .or_else(|| attrs.non_empty(SpanKey::HostName))
+            .or_else(|| attrs.non_empty(SpanKey::ServerAddress));
         let port = attrs
-            .text(S::NetHostPort)
-            .or_else(|| attrs.text(S::ServerPort));
+            .text(SpanKey::NetHostPort)
+            .or_else(|| attrs.text(SpanKey::ServerPort));
         (host, port)
     } else {
         let host = http_host
-            .or_else(|| attrs.non_empty(S::NetPeerName))
-            .or_else(|| attrs.non_empty(S::NetPeerIp))
-            .or_else(|| attrs.non_empty(S::ServerAddress));
+            .or_else(|| attrs.non_empty(SpanKey::NetPeerName))
+            .or_else(|| attrs.non_empty(SpanKey::NetPeerIp))
+            .or_else(|| attrs.non_empty(SpanKey::ServerAddress));
         let port = attrs
-            .text(S::NetPeerPort)
-            .or_else(|| attrs.text(S::ServerPort))
-            .or_else(|| attrs.text(S::NetworkPeerPort));
+            .text(SpanKey::NetPeerPort)
+            .or_else(|| attrs.text(SpanKey::ServerPort))
+            .or_else(|| attrs.text(SpanKey::NetworkPeerPort));
         (host, port)
     };
     let host = host?;
@@ -186,11 +193,11 @@ fn url<'a>(span: &SpanData, attrs: &SpanAttrs<'a>, redact: bool) -> Option<Cow<'
             }
         }
     }
-    if let Some(target) = attrs.non_empty(S::HttpTarget) {
+    if let Some(target) = attrs.non_empty(SpanKey::HttpTarget) {
         url.push_str(target);
     } else {
-        url.push_str(attrs.non_empty(S::UrlPath).unwrap_or("/"));
-        if let Some(q) = attrs.non_empty(S::UrlQuery) {
+        url.push_str(attrs.non_empty(SpanKey::UrlPath).unwrap_or("/"));
+        if let Some(q) = attrs.non_empty(SpanKey::UrlQuery) {
             if !q.starts_with('?') {
                 url.push('?');
             }
@@ -220,10 +227,10 @@ fn received_size(span: &SpanData, attrs: &SpanAttrs<'_>) -> Option<i64> {
         "messaging.message_payload_size_bytes",
         "messaging.message.body.size",
     ];
-    if attrs.str(S::MessageType) == Some("RECEIVED") {
+    if attrs.str(SpanKey::MessageType) == Some("RECEIVED") {
         if let Some(n) = attrs
-            .int(S::MessagingPayloadSize)
-            .or_else(|| attrs.int(S::MessagingBodySize))
+            .int(SpanKey::MessagingPayloadSize)
+            .or_else(|| attrs.int(SpanKey::MessagingBodySize))
         {
             return Some(n);
         }

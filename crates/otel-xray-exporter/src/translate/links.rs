@@ -8,14 +8,14 @@ use opentelemetry_sdk::trace::SpanData;
 use otel_xray_id::XrayTraceId;
 
 use crate::segment::{Id, Link, TraceIdText};
-use crate::stats::Tally;
+use crate::translate_stats::TranslationCounts;
 use crate::TranslatorConfig;
 
 /// The links of a span.
 pub(crate) fn make_links<'a>(
     span: &'a SpanData,
     config: &TranslatorConfig,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Vec<Link<'a>> {
     if span.links.is_empty() {
         return Vec::new();

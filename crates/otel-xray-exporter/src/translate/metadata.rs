@@ -20,18 +20,14 @@ use std::borrow::Cow;
 use opentelemetry::{KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-use super::annotations::{Selected, RESOURCE_PREFIX};
-use super::attrs::{SpanAttrs, S};
+use super::annotations::Selected;
+use super::attrs::SpanAttrs;
+use super::keys::{SpanKey, METADATA_PREFIX, OTEL_NAMESPACE, RESOURCE_PREFIX};
 use super::resource::ResourceAttrs;
 use crate::config::REDACTED;
-use crate::segment::{Entry, EntryKey, EntryValue, Metadata};
-use crate::stats::Tally;
+use crate::segment::{epoch_seconds, Entry, EntryKey, EntryValue, Metadata};
+use crate::translate_stats::TranslationCounts;
 use crate::TranslatorConfig;
-
-/// Attributes `aws.xray.metadata.<ns>` holding a JSON object become namespace `<ns>`.
-pub const METADATA_PREFIX: &str = "aws.xray.metadata.";
-/// The namespace of span events and SDK drop counts.
-pub const OTEL_NAMESPACE: &str = "otel";
 
 /// The metadata of a span.
 #[allow(clippy::too_many_arguments)]
@@ -42,7 +38,7 @@ pub(crate) fn make_metadata<'a>(
     is_segment: bool,
     config: &TranslatorConfig,
     selected: &mut Selected<'a>,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Metadata<'a> {
     let resource_len = if is_segment && config.resource_in_metadata {
         res.resource.len()
@@ -166,7 +162,7 @@ fn redacted(key: &str) -> Entry<'_> {
 pub(crate) fn entry<'a>(
     kv: &'a KeyValue,
     config: &TranslatorConfig,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Entry<'a> {
     let key = kv.key.as_str();
     if config.is_redacted(key) {
@@ -184,10 +180,10 @@ fn otel_namespace<'a>(
     span: &'a SpanData,
     attrs: &SpanAttrs<'a>,
     config: &TranslatorConfig,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Vec<Entry<'a>> {
     let mut out = Vec::new();
-    let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
+    let aws_api = attrs.str(SpanKey::RpcSystem) == Some("aws-api");
     if config.events_in_metadata && !span.events.is_empty() {
         let events: Vec<EntryValue<'a>> = span
             .events
@@ -201,7 +197,7 @@ fn otel_namespace<'a>(
                     },
                     Entry {
                         key: EntryKey::Plain(Cow::Borrowed("time")),
-                        value: EntryValue::Time(super::epoch_seconds(e.timestamp)),
+                        value: EntryValue::Time(epoch_seconds(e.timestamp)),
                     },
                 ];
                 if !e.attributes.is_empty() {

@@ -17,21 +17,22 @@
 //! a real parent keep `parent_id`. Unlike the collector, a CLIENT/PRODUCER
 //! local root stays one subsegment (no synthetic service segment is invented).
 
-pub mod annotations;
-pub(crate) mod attrs;
-pub mod aws;
-pub mod cause;
-pub mod http;
-pub mod links;
-pub mod metadata;
-pub mod name;
+mod annotations;
+mod attrs;
+mod aws;
+mod cause;
+mod http;
+pub(crate) mod keys;
+mod links;
+mod metadata;
+mod name;
 mod name_chars;
 mod resource;
-pub mod sql;
+mod sql;
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use opentelemetry::trace::{SpanId, SpanKind};
 use opentelemetry_sdk::trace::SpanData;
@@ -39,18 +40,21 @@ use opentelemetry_sdk::Resource;
 use otel_xray_id::{is_synthetic_parent, XrayTraceId};
 
 pub use annotations::{
-    sanitize_annotation_key, ANNOTATION_PREFIX, MAX_ANNOTATIONS, MAX_ANNOTATION_KEY_CHARS,
-    MAX_ANNOTATION_VALUE_CHARS, RESOURCE_PREFIX,
+    sanitize_annotation_key, MAX_ANNOTATIONS, MAX_ANNOTATION_KEY_CHARS, MAX_ANNOTATION_VALUE_CHARS,
 };
 pub use http::MAX_HTTP_CHARS;
-pub use metadata::{METADATA_PREFIX, OTEL_NAMESPACE};
+pub use keys::{
+    ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, METADATA_PREFIX, OTEL_NAMESPACE, RESOURCE_PREFIX,
+};
 pub use name::{is_name_char, sanitize_name, MAX_NAME_CHARS};
 
-use self::attrs::{SpanAttrs, S};
+use self::attrs::SpanAttrs;
+use self::keys::SpanKey;
 use self::resource::{ResourceAttrs, ResourceCache};
-use crate::limits::{truncate, write_within_limit};
-use crate::segment::{DocumentType, Id, Segment, TraceIdText};
-use crate::stats::{Counters, Tally, TranslateStats};
+use crate::limits::{write_within_limit, SizePolicy};
+use crate::segment::{epoch_seconds, DocumentType, Id, Segment, TraceIdText};
+use crate::text::truncate;
+use crate::translate_stats::{TranslateCounters, TranslateStats, TranslationCounts};
 use crate::TranslatorConfig;
 
 /// The `user` limit of the schema, in chars.
@@ -66,7 +70,8 @@ pub enum TranslateError {
     /// The span's span ID is all zeros.
     #[error("span has the invalid (all-zero) span ID")]
     InvalidSpanId,
-    /// serde_json failed to write the document (an I/O error of the writer).
+    /// The document writer failed (the model holds nothing it cannot write, so
+    /// this is not expected; the error is reported rather than hidden).
     #[error("could not serialise the segment document: {0}")]
     Serialize(#[from] serde_json::Error),
     /// Even the minimal document exceeds the limit (cannot happen with the
@@ -78,6 +83,19 @@ pub enum TranslateError {
         /// The configured limit.
         limit: usize,
     },
+}
+
+/// What [`Translator::translate_into`] wrote for one span.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Translated {
+    /// Segment or independent subsegment.
+    pub kind: DocumentType,
+    /// A length limit or the size policy cut something from this document.
+    pub trimmed: bool,
+    /// Everything the translator changed in this document, counted as in
+    /// [`Translator::stats`] (`documents` is 1).
+    pub changes: TranslateStats,
 }
 
 /// Turns OpenTelemetry spans into X-Ray segment documents.
@@ -127,7 +145,7 @@ pub enum TranslateError {
 #[derive(Debug, Clone)]
 pub struct Translator {
     config: Arc<TranslatorConfig>,
-    counters: Arc<Counters>,
+    counters: Arc<TranslateCounters>,
     resources: ResourceCache,
 }
 
@@ -142,7 +160,19 @@ impl Translator {
     pub fn new(config: TranslatorConfig) -> Self {
         Translator {
             config: Arc::new(config),
-            counters: Arc::new(Counters::default()),
+            counters: Arc::new(TranslateCounters::default()),
+            resources: ResourceCache::default(),
+        }
+    }
+
+    /// A translator with `change` applied to a copy of this one's configuration,
+    /// sharing this one's counters.
+    pub(crate) fn reconfigured(&self, change: impl FnOnce(&mut TranslatorConfig)) -> Translator {
+        let mut config = (*self.config).clone();
+        change(&mut config);
+        Translator {
+            config: Arc::new(config),
+            counters: Arc::clone(&self.counters),
             resources: ResourceCache::default(),
         }
     }
@@ -167,7 +197,7 @@ impl Translator {
         span: &'a SpanData,
         resource: &'a Resource,
     ) -> Result<Segment<'a>, TranslateError> {
-        let mut tally = Tally::default();
+        let mut tally = TranslationCounts::default();
         let out = valid_trace_id(span)
             .map(|trace_id| self.build(span, trace_id, &ResourceAttrs::new(resource), &mut tally));
         self.finish(out.as_ref().ok().map(|seg| seg.kind), &mut tally);
@@ -183,20 +213,20 @@ impl Translator {
     ) -> Result<String, TranslateError> {
         let mut buf = Vec::with_capacity(1024);
         self.translate_into(span, resource, &mut buf)?;
-        // serde_json writes UTF-8 only.
+        // The writer (sonic-rs, `json.rs`) only ever emits UTF-8.
         String::from_utf8(buf)
             .map_err(|e| TranslateError::Serialize(serde::ser::Error::custom(e.utf8_error())))
     }
 
     /// Like [`Translator::translate_json`], writing into `buf` (cleared first) so a
-    /// sender can reuse one buffer.
+    /// sender can reuse one buffer; says what was written ([`Translated`]).
     pub fn translate_into(
         &self,
         span: &SpanData,
         resource: &Resource,
         buf: &mut Vec<u8>,
-    ) -> Result<(), TranslateError> {
-        let mut tally = Tally::default();
+    ) -> Result<Translated, TranslateError> {
+        let mut tally = TranslationCounts::default();
         let trace_id = match valid_trace_id(span) {
             Ok(id) => id,
             Err(e) => {
@@ -209,8 +239,13 @@ impl Translator {
             // moving it (it is large) costs as much as a block's translation.
             let mut seg = self.build(span, trace_id, res, &mut tally);
             let written = self.write(&mut seg, buf, &mut tally);
-            self.finish(written.is_ok().then_some(seg.kind), &mut tally);
-            written
+            let kind = written.is_ok().then_some(seg.kind);
+            self.finish(kind, &mut tally);
+            written.map(|()| Translated {
+                kind: seg.kind,
+                trimmed: tally.trimmed(),
+                changes: tally.to_stats(),
+            })
         })
     }
 
@@ -219,9 +254,13 @@ impl Translator {
         &self,
         seg: &mut Segment<'_>,
         buf: &mut Vec<u8>,
-        tally: &mut Tally,
+        tally: &mut TranslationCounts,
     ) -> Result<(), TranslateError> {
-        write_within_limit(seg, &self.config, buf, tally)?;
+        let policy = SizePolicy {
+            max_bytes: self.config.max_document_bytes,
+            metadata_string_chars: self.config.metadata_string_chars,
+        };
+        write_within_limit(seg, policy, buf, tally)?;
         if buf.len() > self.config.max_document_bytes {
             return Err(TranslateError::TooLarge {
                 bytes: buf.len(),
@@ -232,7 +271,7 @@ impl Translator {
     }
 
     /// Counts one translation: its document type, or `None` when it failed.
-    fn finish(&self, kind: Option<DocumentType>, tally: &mut Tally) {
+    fn finish(&self, kind: Option<DocumentType>, tally: &mut TranslationCounts) {
         match kind {
             Some(DocumentType::Segment) => tally.segments += 1,
             Some(DocumentType::Subsegment) => tally.subsegments += 1,
@@ -246,24 +285,31 @@ impl Translator {
         span: &'a SpanData,
         trace_id: XrayTraceId,
         res: &ResourceAttrs<'a>,
-        tally: &mut Tally,
+        tally: &mut TranslationCounts,
     ) -> Segment<'a> {
         let config = &*self.config;
         let ctx = &span.span_context;
-        let mut attrs = SpanAttrs::unscanned(&span.attributes);
-        attrs.scan();
+        let mut attrs = SpanAttrs::new(&span.attributes);
 
         let parent = span.parent_span_id;
+        let (kind, parent_is_remote) = if config.lambda_subsegments && under_remote_parent(span) {
+            // Local work under the remote parent (in Lambda: the facade
+            // segment), so it nests under the invocation instead of showing up
+            // as a separate node.
+            (SpanKind::Internal, false)
+        } else {
+            (span.span_kind.clone(), span.parent_span_is_remote)
+        };
         let has_parent = parent != SpanId::INVALID && !is_synthetic_parent(ctx.trace_id(), parent);
-        let local_root = attrs.str(S::AwsSpanKind) == Some("LOCAL_ROOT");
+        let local_root = attrs.str(SpanKey::AwsSpanKind) == Some("LOCAL_ROOT");
         let is_segment = !has_parent
-            || match span.span_kind {
+            || match kind {
                 SpanKind::Server | SpanKind::Consumer => true,
-                SpanKind::Internal => local_root || span.parent_span_is_remote,
+                SpanKind::Internal => local_root || parent_is_remote,
                 _ => false,
             };
 
-        let http = http::make_http(span, &mut attrs, config, tally);
+        let http = http::make_http(span, &kind, &mut attrs, config, tally);
         let flags = cause::make_flags(span, &attrs);
         let cause = cause::make_cause(span, &mut attrs, res);
         let origin = res.origin;
@@ -271,16 +317,16 @@ impl Translator {
         let service = aws::make_service(res);
         let sql = sql::make_sql(&span.name, &mut attrs, tally);
         let user = attrs
-            .non_empty(S::EnduserId)
+            .non_empty(SpanKey::EnduserId)
             .map(|u| truncate(Cow::Borrowed(u), MAX_USER_CHARS, tally));
-        attrs.consume(S::EnduserId);
+        attrs.consume(SpanKey::EnduserId);
         let mut selected =
             annotations::make_annotations(&mut attrs, res, is_segment, config, tally);
         let metadata =
             metadata::make_metadata(span, &attrs, res, is_segment, config, &mut selected, tally);
         let links = links::make_links(span, config, tally);
         let (name, namespace) =
-            name::name_and_namespace(&span.name, &span.span_kind, is_segment, &attrs, res, tally);
+            name::name_and_namespace(&span.name, &kind, is_segment, &attrs, res, tally);
 
         let end = epoch_seconds(span.end_time);
         let in_progress = span.end_time <= UNIX_EPOCH;
@@ -315,6 +361,18 @@ impl Translator {
     }
 }
 
+/// A span whose parent came from outside the process (in Lambda: the facade
+/// segment named by `_X_AMZN_TRACE_ID`) and that would otherwise start a
+/// segment of its own.
+fn under_remote_parent(span: &SpanData) -> bool {
+    span.parent_span_is_remote
+        && span.parent_span_id != SpanId::INVALID
+        && matches!(
+            span.span_kind,
+            SpanKind::Server | SpanKind::Consumer | SpanKind::Internal
+        )
+}
+
 /// The X-Ray trace ID of `span`, if its trace and span IDs are valid.
 fn valid_trace_id(span: &SpanData) -> Result<XrayTraceId, TranslateError> {
     let ctx = &span.span_context;
@@ -324,13 +382,4 @@ fn valid_trace_id(span: &SpanData) -> Result<XrayTraceId, TranslateError> {
         return Err(TranslateError::InvalidSpanId);
     }
     Ok(trace_id)
-}
-
-/// Epoch seconds with microsecond resolution (0 before the epoch).
-pub(crate) fn epoch_seconds(t: SystemTime) -> f64 {
-    match t.duration_since(UNIX_EPOCH) {
-        // Via u64: u128→f64 is a slow library call; u64 micros last 584,000 years.
-        Ok(d) => u64::try_from(d.as_micros()).unwrap_or(u64::MAX) as f64 / 1e6,
-        Err(_) => 0.0,
-    }
 }

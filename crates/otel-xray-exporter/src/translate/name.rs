@@ -12,11 +12,12 @@ use std::borrow::Cow;
 
 use opentelemetry::trace::SpanKind;
 
-use super::attrs::{SpanAttrs, R, S};
+use super::attrs::SpanAttrs;
+use super::keys::{ResourceKey, SpanKey};
 use super::name_chars::NAME_CHAR_RANGES;
 use super::resource::ResourceAttrs;
 use crate::segment::Namespace;
-use crate::stats::Tally;
+use crate::translate_stats::TranslationCounts;
 
 /// The schema's limit on `name`, in chars.
 pub const MAX_NAME_CHARS: usize = 200;
@@ -28,9 +29,9 @@ pub(crate) fn name_and_namespace<'a>(
     is_segment: bool,
     attrs: &SpanAttrs<'a>,
     res: &ResourceAttrs<'a>,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> (Cow<'a, str>, Option<Namespace>) {
-    let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
+    let aws_api = attrs.str(SpanKey::RpcSystem) == Some("aws-api");
     let mut namespace = aws_api.then_some(Namespace::Aws);
     let remote_kind = matches!(
         kind,
@@ -39,9 +40,9 @@ pub(crate) fn name_and_namespace<'a>(
 
     let mut name = None;
     if is_segment {
-        name = candidate(attrs.str(S::AwsLocalService), tally);
+        name = candidate(attrs.str(SpanKey::AwsLocalService), tally);
     } else if remote_kind {
-        let remote = attrs.str(S::AwsRemoteService).map(|s| {
+        let remote = attrs.str(SpanKey::AwsRemoteService).map(|s| {
             if aws_api {
                 s.strip_prefix("AWS.SDK.")
                     .or_else(|| s.strip_prefix("AWS::"))
@@ -53,17 +54,19 @@ pub(crate) fn name_and_namespace<'a>(
         name = candidate(remote, tally);
     }
     if name.is_none() {
-        name = candidate(attrs.str(S::PeerService), tally);
+        name = candidate(attrs.str(SpanKey::PeerService), tally);
     }
     if name.is_none() {
-        name = candidate(attrs.str(S::AwsService), tally);
+        name = candidate(attrs.str(SpanKey::AwsService), tally);
         if name.is_some() && namespace.is_none() {
             namespace = Some(Namespace::Aws);
         }
     }
     if name.is_none() {
-        if let Some(db) = attrs.non_empty(S::DbName) {
-            let host = attrs.str(S::DbConnectionString).and_then(connection_host);
+        if let Some(db) = attrs.non_empty(SpanKey::DbName) {
+            let host = attrs
+                .str(SpanKey::DbConnectionString)
+                .and_then(connection_host);
             name = match host {
                 Some(h) => candidate_owned(format!("{db}@{h}"), tally),
                 None => candidate(Some(db), tally),
@@ -71,9 +74,9 @@ pub(crate) fn name_and_namespace<'a>(
         }
     }
     if name.is_none() && is_segment {
-        name = candidate(res.str(R::ServiceName), tally);
+        name = candidate(res.str(ResourceKey::ServiceName), tally);
     }
-    for k in [S::RpcService, S::HttpHost, S::NetPeerName] {
+    for k in [SpanKey::RpcService, SpanKey::HttpHost, SpanKey::NetPeerName] {
         if name.is_none() {
             name = candidate(attrs.str(k), tally);
         }
@@ -87,14 +90,14 @@ pub(crate) fn name_and_namespace<'a>(
         namespace = None;
     } else if namespace.is_none()
         && (matches!(kind, SpanKind::Client | SpanKind::Producer)
-            || (remote_kind && attrs.has(S::AwsRemoteService)))
+            || (remote_kind && attrs.has(SpanKey::AwsRemoteService)))
     {
         namespace = Some(Namespace::Remote);
     }
     (name, namespace)
 }
 
-fn candidate<'a>(s: Option<&'a str>, tally: &mut Tally) -> Option<Cow<'a, str>> {
+fn candidate<'a>(s: Option<&'a str>, tally: &mut TranslationCounts) -> Option<Cow<'a, str>> {
     let s = s?;
     if s.is_empty() {
         return None;
@@ -106,7 +109,7 @@ fn candidate<'a>(s: Option<&'a str>, tally: &mut Tally) -> Option<Cow<'a, str>> 
     (!out.is_empty()).then_some(out)
 }
 
-fn candidate_owned<'a>(s: String, tally: &mut Tally) -> Option<Cow<'a, str>> {
+fn candidate_owned<'a>(s: String, tally: &mut TranslationCounts) -> Option<Cow<'a, str>> {
     match sanitize_name(&s) {
         Cow::Borrowed(_) => Some(Cow::Owned(s)),
         Cow::Owned(o) => {
@@ -180,7 +183,7 @@ pub fn is_name_char(c: char) -> bool {
 /// chars. Borrowed when `s` already fits; may be empty.
 ///
 /// ```
-/// use otel_xray_exporter::translate::sanitize_name;
+/// use otel_xray_exporter::sanitize_name;
 /// assert_eq!(sanitize_name("db,1433?x=1"), "db1433x=1");
 /// assert_eq!(sanitize_name("EP @ test_15.testing-dömain.org#GO"), "EP @ test_15.testing-dömain.org#GO");
 /// ```

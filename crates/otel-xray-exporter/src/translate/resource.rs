@@ -6,15 +6,13 @@
 //! cache of the [`Translator`](super::Translator) ([`CACHED_RESOURCES`] entries,
 //! the oldest replaced first).
 //!
-//! **Why the cache never answers with another resource's data.** A `Resource`
-//! is an `Arc` around an immutable attribute table. An entry keeps a clone of
-//! its resource, so that table stays allocated for as long as the entry exists
-//! and no other table can be given its address. A resource is recognised by
-//! the address of the first key its iterator yields (plus the attribute
-//! count): an equal address is inside the entry's live table, and only the
-//! resources sharing that table (clones, equal by construction) can yield it.
-//! The SDK changes a table only through `Arc::make_mut`, which copies a shared
-//! table first, so the entry's table never changes under it.
+//! **Why the cache never answers with another resource's data.** An entry is
+//! used only for a resource with the same attributes: the same count, and
+//! every key and value equal to the entry's, compared in the order the
+//! resource yields them (only `Resource::len` and `Resource::iter` are relied
+//! on). Clones of one resource yield their attributes in the same order, so
+//! the comparison is one pass without hashing; an equal resource that yields
+//! them in another order only misses the cache and is prepared again.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,7 +21,8 @@ use std::sync::{Mutex, TryLockError};
 use opentelemetry::{Key, Value};
 use opentelemetry_sdk::Resource;
 
-use super::attrs::{resource_key, value_text, R, RESOURCE_KEYS};
+use super::attrs::value_text;
+use super::keys::{resource_key, ResourceKey, RESOURCE_KEYS};
 
 /// How many resources a translator keeps prepared.
 pub(crate) const CACHED_RESOURCES: usize = 4;
@@ -59,7 +58,7 @@ impl<'a> ResourceAttrs<'a> {
             resource,
             origin: None,
         };
-        attrs.origin = super::aws::origin(&attrs);
+        attrs.origin = origin(&attrs);
         attrs
     }
 
@@ -71,7 +70,7 @@ impl<'a> ResourceAttrs<'a> {
         }
     }
 
-    pub(crate) fn get(&self, k: R) -> Option<&'a Value> {
+    pub(crate) fn get(&self, k: ResourceKey) -> Option<&'a Value> {
         match &self.found {
             Found::Scanned(found) => found[k as usize],
             Found::Prepared(p) => p.sorted.get(p.found[k as usize]).map(|(_, v)| v),
@@ -79,7 +78,7 @@ impl<'a> ResourceAttrs<'a> {
     }
 
     /// A non-empty string value.
-    pub(crate) fn str(&self, k: R) -> Option<&'a str> {
+    pub(crate) fn str(&self, k: ResourceKey) -> Option<&'a str> {
         match self.get(k)? {
             Value::String(s) if !s.as_str().is_empty() => Some(s.as_str()),
             _ => None,
@@ -87,7 +86,7 @@ impl<'a> ResourceAttrs<'a> {
     }
 
     /// The first item of a string list, or the string itself.
-    pub(crate) fn first_str(&self, k: R) -> Option<&'a str> {
+    pub(crate) fn first_str(&self, k: ResourceKey) -> Option<&'a str> {
         match self.get(k)? {
             Value::Array(opentelemetry::Array::String(v)) => v.first().map(|s| s.as_str()),
             Value::String(s) => Some(s.as_str()),
@@ -96,7 +95,7 @@ impl<'a> ResourceAttrs<'a> {
         .filter(|s| !s.is_empty())
     }
 
-    pub(crate) fn text(&self, k: R) -> Option<Cow<'a, str>> {
+    pub(crate) fn text(&self, k: ResourceKey) -> Option<Cow<'a, str>> {
         value_text(self.get(k)?)
     }
 
@@ -120,41 +119,31 @@ impl<'a> ResourceAttrs<'a> {
 
 /// What [`ResourceAttrs`] needs, owned, for one resource.
 struct Prepared {
-    /// Keeps the attribute table alive (see the module docs).
+    /// A clone of the resource (for keys chosen by the configuration).
     resource: Resource,
-    identity: Identity,
     /// Clones of every attribute, sorted by key.
     sorted: Vec<(Key, Value)>,
+    /// Per attribute in the resource's iteration order, its index in `sorted`.
+    order: Vec<usize>,
     /// Per known key, its index in `sorted` (`usize::MAX` when absent).
     found: [usize; RESOURCE_KEYS],
     origin: Option<&'static str>,
 }
 
-/// The attribute table of a resource: the address of its first key, and its length.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Identity {
-    first_key: usize,
-    len: usize,
-}
-
-impl Identity {
-    /// `None` for an empty resource (nothing to prepare).
-    fn of(resource: &Resource) -> Option<Identity> {
-        let (first, _) = resource.iter().next()?;
-        Some(Identity {
-            first_key: std::ptr::from_ref(first) as usize,
-            len: resource.len(),
-        })
-    }
-}
-
 impl Prepared {
-    fn new(resource: &Resource, identity: Identity) -> Prepared {
-        let mut sorted: Vec<(Key, Value)> = resource
+    fn new(resource: &Resource) -> Prepared {
+        // Each attribute with its place in the resource's iteration order.
+        let mut attrs: Vec<(usize, Key, Value)> = resource
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .enumerate()
+            .map(|(i, (k, v))| (i, k.clone(), v.clone()))
             .collect();
-        sorted.sort_unstable_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        attrs.sort_unstable_by(|a, b| a.1.as_str().cmp(b.1.as_str()));
+        let mut order = vec![0; attrs.len()];
+        for (at, (i, _, _)) in attrs.iter().enumerate() {
+            order[*i] = at;
+        }
+        let sorted: Vec<(Key, Value)> = attrs.into_iter().map(|(_, k, v)| (k, v)).collect();
         let mut found = [usize::MAX; RESOURCE_KEYS];
         for (i, (k, _)) in sorted.iter().enumerate() {
             if let Some(r) = resource_key(k.as_str()) {
@@ -163,13 +152,22 @@ impl Prepared {
         }
         let mut p = Prepared {
             resource: resource.clone(),
-            identity,
             sorted,
+            order,
             found,
             origin: None,
         };
-        p.origin = super::aws::origin(&ResourceAttrs::prepared(&p));
+        p.origin = origin(&ResourceAttrs::prepared(&p));
         p
+    }
+
+    /// `resource` has exactly this entry's attributes (see the module docs).
+    fn is_for(&self, resource: &Resource) -> bool {
+        resource.len() == self.order.len()
+            && resource.iter().zip(&self.order).all(|((k, v), &at)| {
+                let (key, value) = &self.sorted[at];
+                key == k && value == v
+            })
     }
 }
 
@@ -219,12 +217,12 @@ impl ResourceCache {
             Err(TryLockError::WouldBlock) => return f(&ResourceAttrs::new(resource)),
         };
         let slots = &mut *slots;
-        let Some(identity) = Identity::of(resource) else {
+        if resource.is_empty() {
             return f(&ResourceAttrs::new(resource));
-        };
-        let at = match slots.entries.iter().position(|p| p.identity == identity) {
+        }
+        let at = match slots.entries.iter().position(|p| p.is_for(resource)) {
             Some(i) => i,
-            None => slots.insert(Prepared::new(resource, identity)),
+            None => slots.insert(Prepared::new(resource)),
         };
         f(&ResourceAttrs::prepared(&slots.entries[at]))
     }
@@ -247,4 +245,27 @@ impl Slots {
         self.entries[at] = p;
         at
     }
+}
+
+/// The AWS resource type for the resource's `cloud.platform`.
+pub(crate) fn origin(res: &ResourceAttrs<'_>) -> Option<&'static str> {
+    if res
+        .str(ResourceKey::CloudProvider)
+        .is_some_and(|p| p != "aws")
+    {
+        return None;
+    }
+    Some(match res.str(ResourceKey::CloudPlatform)? {
+        "aws_ec2" => "AWS::EC2::Instance",
+        "aws_ecs" => match res.str(ResourceKey::AwsEcsLaunchtype) {
+            Some("ec2") => "AWS::ECS::EC2",
+            Some("fargate") => "AWS::ECS::Fargate",
+            _ => "AWS::ECS::Container",
+        },
+        "aws_eks" => "AWS::EKS::Container",
+        "aws_elastic_beanstalk" => "AWS::ElasticBeanstalk::Environment",
+        "aws_app_runner" => "AWS::AppRunner::Service",
+        "aws_lambda" => "AWS::Lambda::Function",
+        _ => return None,
+    })
 }

@@ -14,10 +14,11 @@
 
 use std::borrow::Cow;
 
-use super::attrs::{mask, SpanAttrs, S};
-use crate::limits::truncate;
+use super::attrs::{mask, SpanAttrs};
+use super::keys::SpanKey;
 use crate::segment::Sql;
-use crate::stats::Tally;
+use crate::text::truncate;
+use crate::translate_stats::TranslationCounts;
 
 const SQL_SYSTEMS: &[&str] = &[
     "db2",
@@ -45,33 +46,33 @@ const SQL_SYSTEMS: &[&str] = &[
 pub(crate) fn make_sql<'a>(
     span_name: &'a str,
     attrs: &mut SpanAttrs<'a>,
-    tally: &mut Tally,
+    tally: &mut TranslationCounts,
 ) -> Option<Sql<'a>> {
-    if !attrs.any(const { mask(&[S::DbSystemName, S::DbSystem]) }) {
+    if !attrs.any(const { mask(&[SpanKey::DbSystemName, SpanKey::DbSystem]) }) {
         return None;
     }
     let system = attrs
-        .non_empty(S::DbSystemName)
-        .or_else(|| attrs.non_empty(S::DbSystem))?;
+        .non_empty(SpanKey::DbSystemName)
+        .or_else(|| attrs.non_empty(SpanKey::DbSystem))?;
     if !SQL_SYSTEMS.iter().any(|s| s.eq_ignore_ascii_case(system)) {
         return None;
     }
     let database = attrs
-        .non_empty(S::DbNamespace)
-        .or_else(|| attrs.non_empty(S::DbName))
+        .non_empty(SpanKey::DbNamespace)
+        .or_else(|| attrs.non_empty(SpanKey::DbName))
         .unwrap_or("");
     // Current semantic conventions dropped `db.connection_string`; the server's
     // address says where the database is far better than the collector's
     // `localhost` fallback.
-    let conn = match attrs.non_empty(S::DbConnectionString) {
+    let conn = match attrs.non_empty(SpanKey::DbConnectionString) {
         Some(c) => strip_password(c),
         None => match (
             attrs
-                .non_empty(S::ServerAddress)
-                .or_else(|| attrs.non_empty(S::NetPeerName)),
+                .non_empty(SpanKey::ServerAddress)
+                .or_else(|| attrs.non_empty(SpanKey::NetPeerName)),
             attrs
-                .int(S::ServerPort)
-                .or_else(|| attrs.int(S::NetPeerPort)),
+                .int(SpanKey::ServerPort)
+                .or_else(|| attrs.int(SpanKey::NetPeerPort)),
         ) {
             (Some(host), Some(port)) => Cow::Owned(format!("{host}:{port}")),
             (Some(host), None) => Cow::Borrowed(host),
@@ -87,22 +88,22 @@ pub(crate) fn make_sql<'a>(
             Cow::Borrowed(system)
         }),
         user: attrs
-            .non_empty(S::DbUser)
+            .non_empty(SpanKey::DbUser)
             .map(|u| truncate(Cow::Borrowed(u), 250, tally)),
         sanitized_query: attrs
-            .non_empty(S::DbQueryText)
-            .or_else(|| attrs.non_empty(S::DbStatement))
+            .non_empty(SpanKey::DbQueryText)
+            .or_else(|| attrs.non_empty(SpanKey::DbStatement))
             .map(Cow::Borrowed),
     };
     for k in [
-        S::DbSystem,
-        S::DbSystemName,
-        S::DbNamespace,
-        S::DbName,
-        S::DbConnectionString,
-        S::DbUser,
-        S::DbQueryText,
-        S::DbStatement,
+        SpanKey::DbSystem,
+        SpanKey::DbSystemName,
+        SpanKey::DbNamespace,
+        SpanKey::DbName,
+        SpanKey::DbConnectionString,
+        SpanKey::DbUser,
+        SpanKey::DbQueryText,
+        SpanKey::DbStatement,
     ] {
         attrs.consume(k);
     }

@@ -8,8 +8,8 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::daemon_address::DaemonAddress;
-use super::{Tally, DAEMON_HEADER, MAX_DATAGRAM_BYTES};
-use crate::counters::DropReason;
+use super::{DeliveryTally, DAEMON_HEADER, MAX_DATAGRAM_BYTES};
+use crate::delivery_stats::DropReason;
 
 /// How long one `send` may wait for socket buffer space. The batch processor
 /// calls export on its own thread, so this bounds that thread, never the app.
@@ -91,7 +91,7 @@ impl DaemonTransport {
         })
     }
 
-    pub(crate) fn deliver(&self, docs: &[String], tally: &mut Tally, deadline: Instant) {
+    pub(crate) fn deliver(&self, docs: &[String], tally: &mut DeliveryTally, deadline: Instant) {
         let mut failures = Failures::default();
         // Oversized documents are counted here; the rest go out in order.
         let fitting: Vec<&[u8]> = docs
@@ -135,7 +135,7 @@ impl DaemonTransport {
     /// One `sendmmsg` per chunk: header and document go out as two I/O
     /// slices of one datagram, without copying.
     #[cfg(target_os = "linux")]
-    fn send_chunk(&self, docs: &[&[u8]], tally: &mut Tally, failures: &mut Failures) {
+    fn send_chunk(&self, docs: &[&[u8]], tally: &mut DeliveryTally, failures: &mut Failures) {
         use rustix::net::{sendmmsg, MMsgHdr, SendAncillaryBuffer, SendFlags};
         use std::io::IoSlice;
         let iovs: Vec<[IoSlice<'_>; 2]> = docs
@@ -174,7 +174,7 @@ impl DaemonTransport {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn send_chunk(&self, docs: &[&[u8]], tally: &mut Tally, failures: &mut Failures) {
+    fn send_chunk(&self, docs: &[&[u8]], tally: &mut DeliveryTally, failures: &mut Failures) {
         let mut datagram = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
         for doc in docs {
             datagram.truncate(DAEMON_HEADER.len());
@@ -196,7 +196,7 @@ struct Failures {
 }
 
 impl Failures {
-    fn add(&mut self, tally: &mut Tally, e: io::Error) {
+    fn add(&mut self, tally: &mut DeliveryTally, e: io::Error) {
         tally.dropped(DropReason::SendFailed, 1);
         self.count += 1;
         self.first.get_or_insert(e);

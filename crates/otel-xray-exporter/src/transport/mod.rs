@@ -11,7 +11,7 @@ pub(crate) mod writer;
 
 use std::time::Instant;
 
-use crate::counters::{DeliveryCounters, DropReason};
+use crate::delivery_stats::{DeliveryCounters, DropReason};
 
 /// The header the X-Ray daemon expects before every document in a datagram.
 pub const DAEMON_HEADER: &str = "{\"format\":\"json\",\"version\":1}\n";
@@ -44,14 +44,14 @@ impl DeliveryReport {
 
 /// Records outcomes in the shared counters and in this call's report at once.
 #[derive(Debug)]
-pub(crate) struct Tally {
+pub(crate) struct DeliveryTally {
     counters: DeliveryCounters,
     pub(crate) report: DeliveryReport,
 }
 
-impl Tally {
-    pub(crate) fn new(counters: &DeliveryCounters) -> Tally {
-        Tally {
+impl DeliveryTally {
+    pub(crate) fn new(counters: &DeliveryCounters) -> DeliveryTally {
+        DeliveryTally {
             counters: counters.clone(),
             report: DeliveryReport::default(),
         }
@@ -59,8 +59,8 @@ impl Tally {
 
     /// A fresh report on the same counters, for work that runs elsewhere.
     #[cfg_attr(not(feature = "api"), allow(dead_code))]
-    pub(crate) fn fork(&self) -> Tally {
-        Tally::new(&self.counters)
+    pub(crate) fn fork(&self) -> DeliveryTally {
+        DeliveryTally::new(&self.counters)
     }
 
     /// Adds a forked tally's report to this one (the counters already have it).
@@ -105,7 +105,12 @@ pub(crate) enum Transport {
 
 impl Transport {
     /// Delivers `docs`, giving up on what is not confirmed by `deadline`.
-    pub(crate) async fn deliver(&self, docs: Vec<String>, tally: &mut Tally, deadline: Instant) {
+    pub(crate) async fn deliver(
+        &self,
+        docs: Vec<String>,
+        tally: &mut DeliveryTally,
+        deadline: Instant,
+    ) {
         match self {
             Transport::Writer(w) => w.deliver(&docs, tally),
             #[cfg(feature = "daemon")]

@@ -4,8 +4,8 @@ use std::fmt;
 use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
-use super::Tally;
-use crate::counters::DropReason;
+use super::DeliveryTally;
+use crate::delivery_stats::DropReason;
 
 pub(crate) struct WriterTransport {
     out: Mutex<Box<dyn Write + Send>>,
@@ -24,7 +24,7 @@ impl WriterTransport {
         }
     }
 
-    pub(crate) fn deliver(&self, docs: &[String], tally: &mut Tally) {
+    pub(crate) fn deliver(&self, docs: &[String], tally: &mut DeliveryTally) {
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
         let mut line = Vec::new();
         for doc in docs {

@@ -25,7 +25,8 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 use opentelemetry_sdk::trace::SpanData;
 
-use super::attrs::{SpanAttrs, R, S};
+use super::attrs::SpanAttrs;
+use super::keys::{ResourceKey, SpanKey};
 use super::resource::ResourceAttrs;
 use crate::segment::{Cause, Exception, Id, StackFrame};
 
@@ -74,8 +75,8 @@ fn is_error(span: &SpanData) -> bool {
 #[inline]
 fn flags(attrs: &SpanAttrs<'_>, is_error: bool) -> Flags {
     let code = attrs
-        .int(S::HttpStatusCode)
-        .or_else(|| attrs.int(S::HttpResponseStatusCode));
+        .int(SpanKey::HttpStatusCode)
+        .or_else(|| attrs.int(SpanKey::HttpResponseStatusCode));
     match code {
         Some(c @ 400..=499) => Flags {
             error: true,
@@ -99,9 +100,9 @@ fn exceptions<'a>(
     attrs: &mut SpanAttrs<'a>,
     res: &ResourceAttrs<'a>,
 ) -> Option<Cause<'a>> {
-    let aws_api = attrs.str(S::RpcSystem) == Some("aws-api");
+    let aws_api = attrs.str(SpanKey::RpcSystem) == Some("aws-api");
     let remote = matches!(span.span_kind, SpanKind::Client | SpanKind::Producer);
-    let language = res.str(R::TelemetrySdkLanguage).unwrap_or("");
+    let language = res.str(ResourceKey::TelemetrySdkLanguage).unwrap_or("");
     let seed = u64::from_be_bytes(span.span_context.span_id().to_bytes());
     let mut ids = IdSource { seed, next: 0 };
     let mut exceptions = Vec::new();
@@ -130,7 +131,7 @@ fn exceptions<'a>(
                 }
             }
             if let (Some(code), Some(text)) = (code, text) {
-                let t = super::epoch_seconds(event.timestamp);
+                let t = crate::segment::epoch_seconds(event.timestamp);
                 exceptions.push(Exception {
                     id: ids.next(),
                     message: Some(Cow::Owned(format!("{code}@{t:.6}@{text}"))),
@@ -147,8 +148,8 @@ fn exceptions<'a>(
     if exceptions.is_empty() {
         if let Status::Error { description } = &span.status {
             let message = if description.is_empty() {
-                let text = attrs.non_empty(S::HttpStatusText);
-                attrs.consume(S::HttpStatusText);
+                let text = attrs.non_empty(SpanKey::HttpStatusText);
+                attrs.consume(SpanKey::HttpStatusText);
                 text
             } else {
                 Some(description.as_ref())

@@ -12,21 +12,21 @@ use aws_sdk_xray::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_xray::types::UnprocessedTraceSegment;
 
 use super::remaining;
-use crate::counters::DropReason;
-use crate::transport::Tally;
+use crate::delivery_stats::DropReason;
+use crate::transport::DeliveryTally;
 
 /// The outcome of every document of one export, settled exactly once: after
 /// the ledger is closed (timeout, shutdown) late answers are ignored, because
 /// their documents were already counted as dropped.
 #[derive(Debug)]
 pub(crate) struct Ledger {
-    tally: Tally,
+    tally: DeliveryTally,
     outstanding: u64,
     closed: bool,
 }
 
 impl Ledger {
-    pub(crate) fn new(tally: Tally, total: u64) -> Ledger {
+    pub(crate) fn new(tally: DeliveryTally, total: u64) -> Ledger {
         Ledger {
             tally,
             outstanding: total,
@@ -34,7 +34,7 @@ impl Ledger {
         }
     }
 
-    pub(crate) fn tally(&self) -> &Tally {
+    pub(crate) fn tally(&self) -> &DeliveryTally {
         &self.tally
     }
 
@@ -42,7 +42,7 @@ impl Ledger {
         self.outstanding
     }
 
-    fn settle(&mut self, n: u64) -> Option<&mut Tally> {
+    fn settle(&mut self, n: u64) -> Option<&mut DeliveryTally> {
         if self.closed {
             return None;
         }
@@ -435,7 +435,7 @@ mod tests {
     #[test]
     fn a_closed_ledger_ignores_late_answers() {
         let counters = crate::DeliveryCounters::new();
-        let mut l = Ledger::new(Tally::new(&counters), 10);
+        let mut l = Ledger::new(DeliveryTally::new(&counters), 10);
         l.sent(3);
         l.close(DropReason::Timeout);
         l.sent(7);

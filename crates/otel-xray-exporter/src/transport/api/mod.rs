@@ -26,8 +26,8 @@ use aws_sdk_xray::config::retry::RetryConfig;
 use tokio::runtime::Handle;
 use tokio::sync::{oneshot, OnceCell, Semaphore};
 
-use super::Tally;
-use crate::counters::DropReason;
+use super::DeliveryTally;
+use crate::delivery_stats::DropReason;
 
 /// X-Ray's documented batch size for one PutTraceSegments call.
 pub const MAX_DOCUMENTS_PER_CALL: usize = 50;
@@ -197,7 +197,12 @@ impl ApiTransport {
         })
     }
 
-    pub(crate) async fn deliver(&self, docs: Vec<String>, tally: &mut Tally, deadline: Instant) {
+    pub(crate) async fn deliver(
+        &self,
+        docs: Vec<String>,
+        tally: &mut DeliveryTally,
+        deadline: Instant,
+    ) {
         let total = docs.len() as u64;
         if total == 0 {
             return;

@@ -1,0 +1,52 @@
+//! Text helpers shared by every block: cutting a string to a char limit.
+
+use std::borrow::Cow;
+
+use crate::translate_stats::TranslationCounts;
+
+/// Appended to every string the translator cuts.
+pub const TRUNCATION_MARK: char = '…';
+
+/// `s` cut to at most `max_chars` chars (the last being [`TRUNCATION_MARK`]).
+pub(crate) fn truncate<'a>(
+    s: Cow<'a, str>,
+    max_chars: usize,
+    tally: &mut TranslationCounts,
+) -> Cow<'a, str> {
+    if s.len() <= max_chars {
+        return s;
+    }
+    let Some((cut, _)) = s.char_indices().nth(max_chars.saturating_sub(1)) else {
+        return s;
+    };
+    if s[cut..].chars().nth(1).is_none() {
+        // Exactly `max_chars` chars: fits.
+        return s;
+    }
+    tally.strings_truncated += 1;
+    let mut out = match s {
+        Cow::Borrowed(b) => String::from(&b[..cut]),
+        Cow::Owned(mut o) => {
+            o.truncate(cut);
+            o
+        }
+    };
+    out.push(TRUNCATION_MARK);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncate_counts_chars_and_marks() {
+        let mut t = TranslationCounts::default();
+        assert_eq!(truncate(Cow::Borrowed("abc"), 3, &mut t), "abc");
+        assert_eq!(truncate(Cow::Borrowed("éééé"), 4, &mut t), "éééé");
+        assert_eq!(t.strings_truncated, 0);
+        assert_eq!(truncate(Cow::Borrowed("abcdef"), 4, &mut t), "abc…");
+        assert_eq!(truncate(Cow::Owned("ééééé".into()), 3, &mut t), "éé…");
+        assert_eq!(t.strings_truncated, 2);
+    }
+}
