@@ -63,7 +63,6 @@ pub struct XrayPropagator {
 
 /// Rejected and partly-used headers seen by one [`XrayPropagator`] (and its clones).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct PropagatorStats {
     /// Headers longer than [`MAX_HEADER_LEN`](crate::MAX_HEADER_LEN), ignored.
     pub rejected_too_long: u64,

@@ -17,7 +17,6 @@
 //! * an `AnyValue` with no value set → the attribute is left out.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags};
 use opentelemetry::InstrumentationScope;

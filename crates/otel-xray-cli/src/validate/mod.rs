@@ -17,21 +17,14 @@ use std::fmt;
 use serde_json::{Map, Value as Json};
 
 pub mod input;
+mod limits;
 mod problem;
 
+pub use limits::{MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, MAX_SUBSEGMENT_NAME_CHARS};
 pub use problem::{Problem, ProblemKind};
 
 /// The official segment document schema (draft-04), as the exporter ships it.
 pub use otel_xray_exporter::SEGMENT_SCHEMA;
-
-/// Largest segment document X-Ray accepts ("64 kB", read as KiB like the exporter does).
-pub const MAX_DOCUMENT_BYTES: usize = otel_xray_exporter::MAX_SEGMENT_BYTES;
-
-/// X-Ray indexes at most this many annotations per trace.
-pub const MAX_ANNOTATIONS: usize = 50;
-
-/// Longest subsegment name (X-Ray's general string limit).
-pub const MAX_SUBSEGMENT_NAME_CHARS: usize = 250;
 
 /// Checks segment documents; build once, use for many documents.
 pub struct SegmentValidator {

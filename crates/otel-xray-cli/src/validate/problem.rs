@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use super::limits::{MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, MAX_SUBSEGMENT_NAME_CHARS};
+
 /// One thing wrong with a document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
