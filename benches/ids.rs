@@ -8,7 +8,7 @@ use std::hint::black_box;
 
 fn trace_ids(c: &mut Criterion) {
     let mut group = c.benchmark_group("new_trace_id");
-    let ours = otel_xray::XrayIdGenerator::default();
+    let ours = otel_xray::id::XrayIdGenerator::default();
     let aws = opentelemetry_aws::trace::XrayIdGenerator::default();
     let sdk = RandomIdGenerator::default();
     group.bench_function("otel_xray", |b| b.iter(|| black_box(ours.new_trace_id())));

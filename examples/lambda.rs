@@ -25,8 +25,8 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use otel_xray::exporter::XrayExporter;
+use otel_xray::id::XrayIdGenerator;
 use otel_xray::propagator::{UnsampledLambdaHeader, XrayLambdaPropagator};
-use otel_xray::XrayIdGenerator;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 

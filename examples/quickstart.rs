@@ -21,8 +21,8 @@ use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{IdGenerator, Sampler, SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use otel_xray::exporter::XrayExporter;
+use otel_xray::id::{XrayIdGenerator, XrayTraceId};
 use otel_xray::propagator::{XrayParentBased, XrayPropagator};
-use otel_xray::{XrayIdGenerator, XrayTraceId};
 use std::collections::HashMap;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

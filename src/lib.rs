@@ -1,48 +1,31 @@
-//! # otel-xray
-//!
-//! AWS X-Ray for OpenTelemetry in Rust. This facade re-exports the member crates
-//! behind feature flags so one dependency line is enough:
-//!
-//! | feature | default | what it brings |
-//! |---|---|---|
-//! | *(always)* | yes | [`XrayIdGenerator`], [`XrayTraceId`] (crate `otel-xray-id`) |
-//! | `propagator` | yes | `XrayPropagator`, `XrayLambdaPropagator`, SQS helpers (crate `otel-xray-propagator`) |
-//! | `exporter` | yes | span → segment translation and the writer transport (crate `otel-xray-exporter`) |
-//! | `daemon` | yes | UDP delivery to the X-Ray daemon; no AWS SDK |
-//! | `api` | no | PutTraceSegments through `aws-sdk-xray` |
-//! | `collector` | no | OTLP export to an ADOT collector with annotations preserved |
-//! | `sampler` | no | the X-Ray remote sampler (crate `otel-xray-sampler`) |
-//!
-//! ```
-//! use opentelemetry_sdk::trace::SdkTracerProvider;
-//!
-//! let provider = SdkTracerProvider::builder()
-//!     .with_id_generator(otel_xray::XrayIdGenerator::default())
-//!     .build();
-//! # drop(provider);
-//! ```
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
+// The README is the crate documentation, so every `rust` block in it is compiled (and, unless
+// marked `no_run`, run) by `cargo test --doc`. Its examples use every feature; with fewer
+// features the crate documentation is the short text below instead.
+#![cfg_attr(
+    all(feature = "api", feature = "collector", feature = "sampler"),
+    doc = include_str!("../README.md")
+)]
+#![cfg_attr(
+    not(all(feature = "api", feature = "collector", feature = "sampler")),
+    doc = "AWS X-Ray for OpenTelemetry in Rust: the facade over the `otel-xray-*` crates, one \
+           module per crate, picked with feature flags. The full guide is the README (build the \
+           documentation with `--all-features` to read it here)."
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// X-Ray trace IDs and the ID generator (crate `otel-xray-id`), always present.
 pub use otel_xray_id as id;
-pub use otel_xray_id::{XrayIdGenerator, XrayTraceId};
 
-/// The `X-Amzn-Trace-Id` propagator crate.
+/// The `X-Amzn-Trace-Id` propagator, Lambda and SQS helpers, and the deferred-sampling wrappers
+/// (crate `otel-xray-propagator`, feature `propagator`).
 #[cfg(feature = "propagator")]
 pub use otel_xray_propagator as propagator;
-#[cfg(feature = "propagator")]
-pub use otel_xray_propagator::{XrayLambdaPropagator, XrayParentBased, XrayPropagator};
 
-/// The span → segment translator and `XrayExporter` crate.
+/// The span → segment translator and `XrayExporter` (crate `otel-xray-exporter`, feature
+/// `exporter`; its transports with `daemon`, `api` and `collector`).
 #[cfg(feature = "exporter")]
 pub use otel_xray_exporter as exporter;
-#[cfg(feature = "collector")]
-pub use otel_xray_exporter::XrayAnnotationExporter;
-#[cfg(feature = "exporter")]
-pub use otel_xray_exporter::{Translator, TranslatorConfig, XrayExporter};
 
-/// The X-Ray remote sampler crate.
+/// The X-Ray remote sampler (crate `otel-xray-sampler`, feature `sampler`).
 #[cfg(feature = "sampler")]
 pub use otel_xray_sampler as sampler;
-#[cfg(feature = "sampler")]
-pub use otel_xray_sampler::XrayRemoteSampler;

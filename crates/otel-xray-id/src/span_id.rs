@@ -54,6 +54,7 @@ pub fn encode_span_id(span_id: SpanId) -> [u8; 16] {
 
 /// Why a string is not a span ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseSpanIdError {
     /// Not exactly 16 characters.
     Length {

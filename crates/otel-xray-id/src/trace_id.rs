@@ -364,6 +364,7 @@ impl fmt::Debug for EncodedTraceId {
 
 /// Why a string is not an X-Ray trace ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ParseTraceIdError {
     /// The input is empty.
     Empty,
@@ -450,6 +451,7 @@ impl EpochWindow {
 
 /// A trace ID's epoch is outside an [`EpochWindow`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EpochWindowError {
     /// The epoch is older than the window allows.
     TooOld {

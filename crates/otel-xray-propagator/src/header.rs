@@ -92,6 +92,7 @@ pub struct TraceHeader {
 
 /// What [`TraceHeader::parse_with_report`] accepted but did not use.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ParseReport {
     /// Non-empty parts that were skipped: unknown keys, `Self`, parts without `=`.
     pub ignored_parts: u32,
@@ -103,6 +104,7 @@ pub struct ParseReport {
 
 /// Why a header value gives no trace context.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HeaderError {
     /// Longer than [`MAX_HEADER_LEN`].
     TooLong {

@@ -121,6 +121,7 @@ impl fmt::Debug for Lineage {
 
 /// Why a `Lineage` value is not the V2 form. The header itself stays valid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LineageError {
     /// Not 12 to 18 characters long.
     Length {

@@ -38,11 +38,11 @@
 //! To reach X-Ray through the X-Ray daemon or an ADOT collector's proxy instead of the public
 //! endpoint, give [`XrayRemoteSamplerBuilder::with_client`] a client configured with
 //! `endpoint_url("http://localhost:2000")`.
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 mod ascii_glob;
+mod engine;
 mod error;
+mod live_rule;
 mod manifest;
 mod matcher;
 mod poller;

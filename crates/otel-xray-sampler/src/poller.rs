@@ -13,8 +13,9 @@ use aws_sdk_xray::Client;
 use tokio::runtime::Handle;
 use tokio::sync::{watch, Notify};
 
+use crate::engine::Engine;
 use crate::error::BuildError;
-use crate::manifest::{Engine, LiveRule};
+use crate::live_rule::LiveRule;
 use crate::reservoir::Counts;
 use crate::rule::SamplingRule;
 

@@ -28,6 +28,7 @@ pub const SUPPORTED_RULE_VERSION: i32 = 1;
 /// assert_eq!(SamplingRule::default_rule().priority, 10_000);
 /// ```
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SamplingRule {
     /// `RuleName`: unique, 1–32 characters; statistics and targets are keyed by it.
     pub rule_name: String,

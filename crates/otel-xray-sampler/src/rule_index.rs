@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use opentelemetry::Value;
 
-use crate::manifest::LiveRule;
+use crate::live_rule::LiveRule;
 use crate::matcher::{prefix_word, Pattern, PrefixFilter};
 
 /// Rules per [`RuleBlock`]: one bit each in a `u64`.

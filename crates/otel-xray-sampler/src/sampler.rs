@@ -10,8 +10,8 @@ use opentelemetry_sdk::trace::{SamplingDecision, SamplingResult, ShouldSample};
 use opentelemetry_sdk::Resource;
 use tokio::runtime::Handle;
 
+use crate::engine::Engine;
 use crate::error::{BuildError, RuleError};
-use crate::manifest::Engine;
 use crate::poller::{self, PollConfig, Pollers};
 use crate::rule::SamplingRule;
 use crate::sampling_request::ResourceContext;

@@ -5,7 +5,6 @@
 //!   with instructions; it never skips silently.
 //! * [`assert_segment_valid`] / [`segment_schema_errors`] check a document against
 //!   the official X-Ray segment schema (draft-04).
-#![deny(missing_docs)]
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -4,13 +4,13 @@ use opentelemetry::{Array, KeyValue, StringValue, Value};
 use serde_json::{Map, Value as Json};
 
 use super::fields::{array_field, as_object, get, string_field};
-use super::{Loc, Note, OtlpErrorKind, Res};
+use super::report::{JsonPath, Note, OtlpErrorKind, OtlpResult};
 
 pub(super) fn convert_attributes(
     obj: &Map<String, Json>,
-    loc: &Loc,
+    loc: &JsonPath,
     notes: &mut Vec<Note>,
-) -> Res<Vec<KeyValue>> {
+) -> OtlpResult<Vec<KeyValue>> {
     let a_loc = loc.field("attributes");
     let mut out = Vec::new();
     for (i, kv) in array_field(obj, "attributes", "attributes", loc)?
@@ -55,7 +55,7 @@ enum Plain {
     Composite(Json),
 }
 
-fn any_value(v: &Json, loc: &Loc) -> Res<Option<Any>> {
+fn any_value(v: &Json, loc: &JsonPath) -> OtlpResult<Option<Any>> {
     Ok(match plain_value(v, loc)? {
         None => None,
         Some(Plain::Scalar(value, _)) => Some(Any::Exact(value)),
@@ -75,7 +75,7 @@ fn any_value(v: &Json, loc: &Loc) -> Res<Option<Any>> {
     })
 }
 
-fn plain_value(v: &Json, loc: &Loc) -> Res<Option<Plain>> {
+fn plain_value(v: &Json, loc: &JsonPath) -> OtlpResult<Option<Plain>> {
     let obj = as_object(v, loc)?;
     if let Some(s) = get(obj, "stringValue", "string_value") {
         let s = s
@@ -167,13 +167,13 @@ fn plain_json(p: Option<Plain>) -> Json {
     }
 }
 
-fn values_of<'v>(container: &'v Json, loc: &Loc) -> Res<&'v [Json]> {
+fn values_of<'v>(container: &'v Json, loc: &JsonPath) -> OtlpResult<&'v [Json]> {
     let obj = as_object(container, loc)?;
     array_field(obj, "values", "values", loc)
 }
 
 /// The SDK array when every element is a scalar of one type (an empty array becomes a string array).
-fn homogeneous_array(arr: &Json, loc: &Loc) -> Res<Option<Array>> {
+fn homogeneous_array(arr: &Json, loc: &JsonPath) -> OtlpResult<Option<Array>> {
     let mut scalars = Vec::new();
     for (i, item) in values_of(arr, loc)?.iter().enumerate() {
         match plain_value(item, &loc.field("values").index(i))? {

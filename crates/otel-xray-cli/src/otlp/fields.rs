@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::trace::{SpanId, TraceId, TraceState};
 use serde_json::{Map, Value as Json};
 
-use super::{Loc, OtlpErrorKind, Res};
+use super::report::{JsonPath, OtlpErrorKind, OtlpResult};
 
 /// Looks a field up by its JSON name, then its proto name; `null` counts as absent.
 pub(super) fn get<'v>(obj: &'v Map<String, Json>, camel: &str, snake: &str) -> Option<&'v Json> {
@@ -14,7 +14,7 @@ pub(super) fn get<'v>(obj: &'v Map<String, Json>, camel: &str, snake: &str) -> O
         .filter(|v| !v.is_null())
 }
 
-pub(super) fn as_object<'v>(v: &'v Json, loc: &Loc) -> Res<&'v Map<String, Json>> {
+pub(super) fn as_object<'v>(v: &'v Json, loc: &JsonPath) -> OtlpResult<&'v Map<String, Json>> {
     v.as_object().ok_or_else(|| loc.wrong("an object", v))
 }
 
@@ -22,8 +22,8 @@ pub(super) fn array_field<'v>(
     obj: &'v Map<String, Json>,
     camel: &'static str,
     snake: &'static str,
-    loc: &Loc,
-) -> Res<&'v [Json]> {
+    loc: &JsonPath,
+) -> OtlpResult<&'v [Json]> {
     match get(obj, camel, snake) {
         None => Ok(&[]),
         Some(Json::Array(a)) => Ok(a),
@@ -35,8 +35,8 @@ pub(super) fn string_field(
     obj: &Map<String, Json>,
     camel: &'static str,
     snake: &'static str,
-    loc: &Loc,
-) -> Res<String> {
+    loc: &JsonPath,
+) -> OtlpResult<String> {
     match get(obj, camel, snake) {
         None => Ok(String::new()),
         Some(Json::String(s)) => Ok(s.clone()),
@@ -50,8 +50,8 @@ pub(super) fn enum_field(
     field: &'static str,
     enum_name: &'static str,
     names: &[&str],
-    loc: &Loc,
-) -> Res<usize> {
+    loc: &JsonPath,
+) -> OtlpResult<usize> {
     let bad = |found: String| {
         loc.field(field)
             .err(OtlpErrorKind::BadEnum { enum_name, found })
@@ -70,7 +70,7 @@ pub(super) fn enum_field(
     }
 }
 
-pub(super) fn trace_id_field(obj: &Map<String, Json>, loc: &Loc) -> Res<TraceId> {
+pub(super) fn trace_id_field(obj: &Map<String, Json>, loc: &JsonPath) -> OtlpResult<TraceId> {
     let f_loc = loc.field("traceId");
     match get(obj, "traceId", "trace_id") {
         None => Err(f_loc.err(OtlpErrorKind::Missing("trace ID"))),
@@ -96,8 +96,8 @@ pub(super) fn span_id_field(
     obj: &Map<String, Json>,
     camel: &'static str,
     snake: &'static str,
-    loc: &Loc,
-) -> Res<Option<SpanId>> {
+    loc: &JsonPath,
+) -> OtlpResult<Option<SpanId>> {
     let f_loc = loc.field(camel);
     match get(obj, camel, snake) {
         None => Ok(None),
@@ -134,7 +134,7 @@ pub(super) fn hex_bytes<const N: usize>(s: &str) -> Option<[u8; N]> {
     Some(out)
 }
 
-pub(super) fn trace_state_field(obj: &Map<String, Json>, loc: &Loc) -> Res<TraceState> {
+pub(super) fn trace_state_field(obj: &Map<String, Json>, loc: &JsonPath) -> OtlpResult<TraceState> {
     let s = string_field(obj, "traceState", "trace_state", loc)?;
     if s.is_empty() {
         return Ok(TraceState::NONE);
@@ -143,7 +143,7 @@ pub(super) fn trace_state_field(obj: &Map<String, Json>, loc: &Loc) -> Res<Trace
         .map_err(|_| loc.field("traceState").err(OtlpErrorKind::BadTraceState(s)))
 }
 
-pub(super) fn u64_value(v: &Json, loc: &Loc) -> Res<u64> {
+pub(super) fn u64_value(v: &Json, loc: &JsonPath) -> OtlpResult<u64> {
     let bad = |found: String| {
         loc.err(OtlpErrorKind::BadNumber {
             expected: "an unsigned 64-bit integer",
@@ -161,8 +161,8 @@ pub(super) fn u32_field(
     obj: &Map<String, Json>,
     camel: &'static str,
     snake: &'static str,
-    loc: &Loc,
-) -> Res<u32> {
+    loc: &JsonPath,
+) -> OtlpResult<u32> {
     let Some(v) = get(obj, camel, snake) else {
         return Ok(0);
     };
@@ -178,7 +178,7 @@ pub(super) fn u32_field(
 
 /// The `droppedAttributesCount` that resources, scopes, spans, events and
 /// links all carry (0 when absent).
-pub(super) fn dropped_attributes_count(obj: &Map<String, Json>, loc: &Loc) -> Res<u32> {
+pub(super) fn dropped_attributes_count(obj: &Map<String, Json>, loc: &JsonPath) -> OtlpResult<u32> {
     u32_field(
         obj,
         "droppedAttributesCount",
@@ -192,8 +192,8 @@ pub(super) fn time_field(
     obj: &Map<String, Json>,
     camel: &'static str,
     snake: &'static str,
-    loc: &Loc,
-) -> Res<Option<SystemTime>> {
+    loc: &JsonPath,
+) -> OtlpResult<Option<SystemTime>> {
     let Some(v) = get(obj, camel, snake) else {
         return Ok(None);
     };

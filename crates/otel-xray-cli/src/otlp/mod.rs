@@ -17,7 +17,6 @@
 //! * an `AnyValue` with no value set → the attribute is left out.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use opentelemetry::trace::{Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags};
 use opentelemetry::InstrumentationScope;
@@ -27,11 +26,14 @@ use serde_json::{Map, Value as Json};
 
 mod attributes;
 mod fields;
+mod report;
 use attributes::convert_attributes;
 use fields::{
     array_field, as_object, dropped_attributes_count, enum_field, get, span_id_field, string_field,
     time_field, trace_id_field, trace_state_field, u32_field,
 };
+use report::{JsonPath, OtlpResult};
+pub use report::{Note, OtlpError, OtlpErrorKind};
 
 /// Spans that share one `resourceSpans` entry.
 #[derive(Debug)]
@@ -60,169 +62,6 @@ impl Conversion {
     }
 }
 
-/// A malformed part of the input, with where it is.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OtlpError {
-    /// Where: `request at line L: resourceSpans[i].scopeSpans[j].spans[k].field` (L is the
-    /// line the request starts on), or `line L, column C` for a syntax error.
-    pub location: String,
-    /// What is wrong.
-    pub kind: OtlpErrorKind,
-}
-
-/// What is wrong with a part of the input.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum OtlpErrorKind {
-    /// The text is not JSON.
-    #[error("not JSON: {0}")]
-    Syntax(String),
-    /// A value has the wrong JSON type.
-    #[error("expected {expected}, found {found}")]
-    WrongType {
-        /// The type the mapping requires.
-        expected: &'static str,
-        /// What was there, shortened.
-        found: String,
-    },
-    /// A required field is absent (or zero, which proto3 JSON cannot tell apart).
-    #[error("missing {0}")]
-    Missing(&'static str),
-    /// A trace or span ID is not the required number of hex digits.
-    #[error("expected {digits} hex digits, found {found:?}")]
-    BadId {
-        /// 32 for a trace ID, 16 for a span ID.
-        digits: usize,
-        /// The value found.
-        found: String,
-    },
-    /// An all-zero trace or span ID, which OpenTelemetry treats as invalid.
-    #[error("all-zero ID is invalid")]
-    ZeroId,
-    /// An integer that does not parse or does not fit.
-    #[error("expected {expected}, found {found:?}")]
-    BadNumber {
-        /// The integer type required.
-        expected: &'static str,
-        /// The value found.
-        found: String,
-    },
-    /// An enum name or number that is not defined.
-    #[error("unknown {enum_name} value {found}")]
-    BadEnum {
-        /// The proto enum.
-        enum_name: &'static str,
-        /// The value found.
-        found: String,
-    },
-    /// The `traceState` is not a valid W3C tracestate.
-    #[error("invalid W3C tracestate {0:?}")]
-    BadTraceState(String),
-}
-
-impl fmt::Display for OtlpError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.kind)
-    }
-}
-
-impl std::error::Error for OtlpError {}
-
-/// A value converted with loss of type information, or left out.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Note {
-    /// Where: same form as [`OtlpError::location`].
-    pub location: String,
-    /// What was done.
-    pub what: String,
-}
-
-impl fmt::Display for Note {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.what)
-    }
-}
-
-type Res<T> = Result<T, OtlpError>;
-
-/// A JSON path under construction; cheap to extend, only rendered on error.
-#[derive(Clone)]
-struct Loc<'a> {
-    parent: Option<&'a Loc<'a>>,
-    seg: Seg<'a>,
-}
-
-#[derive(Clone, Copy)]
-enum Seg<'a> {
-    Line(usize),
-    Field(&'a str),
-    Index(usize),
-}
-
-impl<'a> Loc<'a> {
-    fn line(line: usize) -> Loc<'static> {
-        Loc {
-            parent: None,
-            seg: Seg::Line(line),
-        }
-    }
-    fn field(&'a self, name: &'a str) -> Loc<'a> {
-        Loc {
-            parent: Some(self),
-            seg: Seg::Field(name),
-        }
-    }
-    fn index(&'a self, i: usize) -> Loc<'a> {
-        Loc {
-            parent: Some(self),
-            seg: Seg::Index(i),
-        }
-    }
-    fn render(&self) -> String {
-        let mut segs = vec![self.seg];
-        let mut cur = self.parent;
-        while let Some(l) = cur {
-            segs.push(l.seg);
-            cur = l.parent;
-        }
-        let mut out = String::new();
-        for seg in segs.into_iter().rev() {
-            match seg {
-                Seg::Line(n) => out.push_str(&format!("request at line {n}: ")),
-                Seg::Field(name) => {
-                    if !out.is_empty() && !out.ends_with(' ') {
-                        out.push('.');
-                    }
-                    out.push_str(name);
-                }
-                Seg::Index(i) => out.push_str(&format!("[{i}]")),
-            }
-        }
-        out
-    }
-    fn err(&self, kind: OtlpErrorKind) -> OtlpError {
-        OtlpError {
-            location: self.render(),
-            kind,
-        }
-    }
-    fn wrong(&self, expected: &'static str, found: &Json) -> OtlpError {
-        self.err(OtlpErrorKind::WrongType {
-            expected,
-            found: describe(found),
-        })
-    }
-}
-
-fn describe(v: &Json) -> String {
-    let text = v.to_string();
-    if text.chars().count() > 40 {
-        let cut: String = text.chars().take(37).collect();
-        format!("{cut}...")
-    } else {
-        text
-    }
-}
-
 /// Converts OTLP/JSON text: one `ExportTraceServiceRequest` (pretty-printed or not), several
 /// back to back, or JSON lines as the collector's file exporter writes them.
 ///
@@ -247,7 +86,7 @@ pub fn convert_str(text: &str) -> Conversion {
                 continue;
             }
             match serde_json::from_str::<Json>(line) {
-                Ok(doc) => convert_request(&doc, &Loc::line(n + 1), &mut out),
+                Ok(doc) => convert_request(&doc, &JsonPath::line(n + 1), &mut out),
                 Err(e) => out.errors.push(OtlpError {
                     location: format!("line {}, column {}", n + 1, e.column()),
                     kind: OtlpErrorKind::Syntax(e.to_string()),
@@ -262,7 +101,7 @@ pub fn convert_str(text: &str) -> Conversion {
         let start = at + leading_ws(&text[at..]);
         match stream.next() {
             None => break,
-            Some(Ok(doc)) => convert_request(&doc, &Loc::line(line_of(text, start)), &mut out),
+            Some(Ok(doc)) => convert_request(&doc, &JsonPath::line(line_of(text, start)), &mut out),
             Some(Err(e)) => {
                 out.errors.push(OtlpError {
                     location: format!("line {}, column {}", e.line(), e.column()),
@@ -287,7 +126,7 @@ fn line_of(text: &str, byte: usize) -> usize {
         + 1
 }
 
-fn convert_request(doc: &Json, loc: &Loc, out: &mut Conversion) {
+fn convert_request(doc: &Json, loc: &JsonPath, out: &mut Conversion) {
     let obj = match as_object(doc, loc) {
         Ok(o) => o,
         Err(e) => return out.errors.push(e),
@@ -305,7 +144,7 @@ fn convert_request(doc: &Json, loc: &Loc, out: &mut Conversion) {
     }
 }
 
-fn convert_resource_spans(rs: &Json, loc: &Loc, out: &mut Conversion) -> Res<()> {
+fn convert_resource_spans(rs: &Json, loc: &JsonPath, out: &mut Conversion) -> OtlpResult<()> {
     let obj = as_object(rs, loc)?;
     let schema_url = string_field(obj, "schemaUrl", "schema_url", loc)?;
     let mut attributes = Vec::new();
@@ -340,10 +179,10 @@ fn convert_resource_spans(rs: &Json, loc: &Loc, out: &mut Conversion) -> Res<()>
 /// count: a non-zero one is reported as a note rather than lost silently.
 fn note_uncarried_drops(
     obj: &Map<String, Json>,
-    loc: &Loc,
+    loc: &JsonPath,
     what: &str,
     notes: &mut Vec<Note>,
-) -> Res<()> {
+) -> OtlpResult<()> {
     let dropped = dropped_attributes_count(obj, loc)?;
     if dropped > 0 {
         notes.push(Note {
@@ -358,10 +197,10 @@ fn note_uncarried_drops(
 
 fn convert_scope_spans(
     ss: &Json,
-    loc: &Loc,
+    loc: &JsonPath,
     spans: &mut Vec<SpanData>,
     out: &mut Conversion,
-) -> Res<()> {
+) -> OtlpResult<()> {
     let obj = as_object(ss, loc)?;
     let schema_url = string_field(obj, "schemaUrl", "schema_url", loc)?;
     let mut builder = InstrumentationScope::builder("");
@@ -397,10 +236,10 @@ const FLAGS_IS_REMOTE: u32 = 0x200;
 
 fn convert_span(
     span: &Json,
-    loc: &Loc,
+    loc: &JsonPath,
     scope: &InstrumentationScope,
     notes: &mut Vec<Note>,
-) -> Res<SpanData> {
+) -> OtlpResult<SpanData> {
     let obj = as_object(span, loc)?;
     let trace_id = trace_id_field(obj, loc)?;
     let span_id = span_id_field(obj, "spanId", "span_id", loc)?
@@ -468,7 +307,7 @@ fn convert_span(
     })
 }
 
-fn convert_event(ev: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Event> {
+fn convert_event(ev: &Json, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<Event> {
     let obj = as_object(ev, loc)?;
     let timestamp = time_field(obj, "timeUnixNano", "time_unix_nano", loc)?.ok_or_else(|| {
         loc.field("timeUnixNano")
@@ -480,7 +319,7 @@ fn convert_event(ev: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Event> {
     Ok(Event::new(name, timestamp, attributes, dropped))
 }
 
-fn convert_link(ln: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Link> {
+fn convert_link(ln: &Json, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<Link> {
     let obj = as_object(ln, loc)?;
     let trace_id = trace_id_field(obj, loc)?;
     let span_id = span_id_field(obj, "spanId", "span_id", loc)?
@@ -500,7 +339,11 @@ fn convert_link(ln: &Json, loc: &Loc, notes: &mut Vec<Note>) -> Res<Link> {
     Ok(Link::new(context, attributes, dropped))
 }
 
-fn status_field(obj: &Map<String, Json>, loc: &Loc, notes: &mut Vec<Note>) -> Res<Status> {
+fn status_field(
+    obj: &Map<String, Json>,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<Status> {
     let Some(status) = get(obj, "status", "status") else {
         return Ok(Status::Unset);
     };
@@ -527,7 +370,7 @@ fn status_field(obj: &Map<String, Json>, loc: &Loc, notes: &mut Vec<Note>) -> Re
     })
 }
 
-fn span_kind_field(obj: &Map<String, Json>, loc: &Loc) -> Res<SpanKind> {
+fn span_kind_field(obj: &Map<String, Json>, loc: &JsonPath) -> OtlpResult<SpanKind> {
     let kind = enum_field(
         obj,
         "kind",

@@ -4,7 +4,7 @@
 
 use serde_json::Value as Json;
 
-use super::{problem, Problem, ProblemKind};
+use super::problem::{Problem, ProblemKind};
 use crate::daemon::{is_valid_header, looks_like_header, FrameError, DAEMON_BUFFER_BYTES};
 
 /// One document of the input, parsed, or the reason it could not be.
@@ -38,7 +38,11 @@ pub fn read_documents(text: &str) -> Vec<InputDocument> {
         let line = raw.line;
         let value = match raw.text {
             Err(e) => {
-                out.push(doc(line, index, Err(problem("", ProblemKind::NotJson(e)))));
+                out.push(doc(
+                    line,
+                    index,
+                    Err(Problem::at("", ProblemKind::NotJson(e))),
+                ));
                 continue;
             }
             Ok(v) => v,
@@ -52,7 +56,7 @@ pub fn read_documents(text: &str) -> Vec<InputDocument> {
         let mut frame_problems = Vec::new();
         if !is_valid_header(raw_text.as_bytes()) {
             let header = FrameError::InvalidHeader(raw_text.to_string());
-            frame_problems.push(problem("", ProblemKind::Frame(header)));
+            frame_problems.push(Problem::at("", ProblemKind::Frame(header)));
         }
         match iter.next() {
             None => out.push(InputDocument {
@@ -60,18 +64,22 @@ pub fn read_documents(text: &str) -> Vec<InputDocument> {
                 ..doc(
                     line,
                     index,
-                    Err(problem("", FrameError::MissingBody.into())),
+                    Err(Problem::at("", FrameError::MissingBody.into())),
                 )
             }),
             Some(body) => match body.text {
                 Err(e) => out.push(InputDocument {
                     frame_problems,
-                    ..doc(body.line, index, Err(problem("", ProblemKind::NotJson(e))))
+                    ..doc(
+                        body.line,
+                        index,
+                        Err(Problem::at("", ProblemKind::NotJson(e))),
+                    )
                 }),
                 Ok((t, json)) => {
                     let framed = raw_text.len() + 1 + t.len();
                     if framed > DAEMON_BUFFER_BYTES {
-                        frame_problems.push(problem("", FrameError::TooLarge(framed).into()));
+                        frame_problems.push(Problem::at("", FrameError::TooLarge(framed).into()));
                     }
                     out.push(InputDocument {
                         frame_problems,
@@ -102,7 +110,7 @@ fn read_array(text: &str) -> Vec<InputDocument> {
             return vec![doc(
                 e.line(),
                 1,
-                Err(problem("", ProblemKind::NotJson(e.to_string()))),
+                Err(Problem::at("", ProblemKind::NotJson(e.to_string()))),
             )]
         }
     };
@@ -114,7 +122,7 @@ fn read_array(text: &str) -> Vec<InputDocument> {
                 // PutTraceSegments carries each document as a string.
                 Json::String(s) => serde_json::from_str::<Json>(&s)
                     .map(|d| (d, s.len()))
-                    .map_err(|e| problem("", ProblemKind::NotJson(e.to_string()))),
+                    .map_err(|e| Problem::at("", ProblemKind::NotJson(e.to_string()))),
                 other => {
                     let bytes = other.to_string().len();
                     Ok((other, bytes))

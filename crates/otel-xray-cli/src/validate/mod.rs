@@ -17,94 +17,14 @@ use std::fmt;
 use serde_json::{Map, Value as Json};
 
 pub mod input;
+mod limits;
+mod problem;
+
+pub use limits::{MAX_ANNOTATIONS, MAX_DOCUMENT_BYTES, MAX_SUBSEGMENT_NAME_CHARS};
+pub use problem::{Problem, ProblemKind};
 
 /// The official segment document schema (draft-04), as the exporter ships it.
 pub use otel_xray_exporter::SEGMENT_SCHEMA;
-
-/// Largest segment document X-Ray accepts ("64 kB", read as KiB like the exporter does).
-pub const MAX_DOCUMENT_BYTES: usize = otel_xray_exporter::MAX_SEGMENT_BYTES;
-
-/// X-Ray indexes at most this many annotations per trace.
-pub const MAX_ANNOTATIONS: usize = 50;
-
-/// Longest subsegment name (X-Ray's general string limit).
-pub const MAX_SUBSEGMENT_NAME_CHARS: usize = 250;
-
-/// One thing wrong with a document.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    /// JSON pointer into the document (`""` for the whole document).
-    pub path: String,
-    /// What is wrong.
-    pub kind: ProblemKind,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            write!(f, "{}", self.kind)
-        } else {
-            write!(f, "{}: {}", self.path, self.kind)
-        }
-    }
-}
-
-/// The kinds of problem, one per rule.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum ProblemKind {
-    /// The text is not JSON.
-    #[error("not JSON: {0}")]
-    NotJson(String),
-    /// The document is JSON but not an object.
-    #[error("a segment document must be a JSON object")]
-    NotAnObject,
-    /// A UDP-daemon frame the daemon would reject.
-    #[error("daemon framing: {0}")]
-    Frame(#[from] crate::daemon::FrameError),
-    /// The official schema rejects it.
-    #[error("schema: {0}")]
-    Schema(String),
-    /// Larger than 64 KiB.
-    #[error("document is {bytes} bytes, over the {MAX_DOCUMENT_BYTES}-byte limit")]
-    TooLarge {
-        /// Serialized size.
-        bytes: usize,
-    },
-    /// An `id` / `parent_id` that is not 16 lowercase hex digits.
-    #[error("{field} must be 16 lowercase hex digits, found {found}")]
-    BadId {
-        /// `id` or `parent_id`.
-        field: &'static str,
-        /// The value, as JSON.
-        found: String,
-    },
-    /// A `trace_id` not of the form `1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx`.
-    #[error("trace_id must match ^1-[0-9a-f]{{8}}-[0-9a-f]{{24}}$, found {0}")]
-    BadTraceId(String),
-    /// A subsegment name over 250 characters.
-    #[error("subsegment name is {0} characters, over {MAX_SUBSEGMENT_NAME_CHARS}")]
-    NameTooLong(usize),
-    /// More than 50 annotations in the document.
-    #[error("{0} annotations in the document; X-Ray indexes at most {MAX_ANNOTATIONS} per trace")]
-    TooManyAnnotations(usize),
-    /// Neither `end_time` nor `in_progress: true`.
-    #[error("needs end_time or \"in_progress\": true")]
-    NotEnded,
-    /// Both `end_time` and `in_progress: true`.
-    #[error("has both end_time and \"in_progress\": true; send exactly one")]
-    EndedAndInProgress,
-    /// `end_time` earlier than `start_time`.
-    #[error("end_time {end} is before start_time {start}")]
-    EndBeforeStart {
-        /// `start_time`.
-        start: f64,
-        /// `end_time`.
-        end: f64,
-    },
-    /// An independent subsegment without `trace_id` or `parent_id`.
-    #[error("a subsegment sent on its own needs {0}")]
-    IndependentSubsegmentMissing(&'static str),
-}
 
 /// Checks segment documents; build once, use for many documents.
 pub struct SegmentValidator {
@@ -130,21 +50,21 @@ impl SegmentValidator {
     pub fn check(&self, doc: &Json, bytes: usize) -> Vec<Problem> {
         let mut problems = Vec::new();
         if bytes > MAX_DOCUMENT_BYTES {
-            problems.push(problem("", ProblemKind::TooLarge { bytes }));
+            problems.push(Problem::at("", ProblemKind::TooLarge { bytes }));
         }
         let Some(obj) = doc.as_object() else {
-            problems.push(problem("", ProblemKind::NotAnObject));
+            problems.push(Problem::at("", ProblemKind::NotAnObject));
             return problems;
         };
         for e in self.schema.iter_errors(doc) {
             let path = e.instance_path().to_string();
-            problems.push(problem(&path, ProblemKind::Schema(schema_message(&e))));
+            problems.push(Problem::at(&path, ProblemKind::Schema(schema_message(&e))));
         }
         check_trace_id(obj, "", &mut problems);
         let mut annotations = 0;
         check_entity(obj, "", Entity::Document, &mut annotations, &mut problems);
         if annotations > MAX_ANNOTATIONS {
-            problems.push(problem(
+            problems.push(Problem::at(
                 "/annotations",
                 ProblemKind::TooManyAnnotations(annotations),
             ));
@@ -159,7 +79,7 @@ impl SegmentValidator {
                 let problems = self.check(&doc, text.len());
                 Ok((doc, problems))
             }
-            Err(e) => Err(problem("", ProblemKind::NotJson(e.to_string()))),
+            Err(e) => Err(Problem::at("", ProblemKind::NotJson(e.to_string()))),
         }
     }
 }
@@ -197,13 +117,6 @@ pub fn document_id(doc: &Json) -> String {
     }
 }
 
-fn problem(path: &str, kind: ProblemKind) -> Problem {
-    Problem {
-        path: path.to_string(),
-        kind,
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum Entity {
     /// The top-level document: a segment, or a subsegment sent on its own.
@@ -222,7 +135,7 @@ fn check_id(obj: &Map<String, Json>, field: &'static str, path: &str, out: &mut 
     if let Some(v) = obj.get(field) {
         if !v.as_str().is_some_and(|s| is_lower_hex(s, 16)) {
             let found = v.to_string();
-            out.push(problem(
+            out.push(Problem::at(
                 &format!("{path}/{field}"),
                 ProblemKind::BadId { field, found },
             ));
@@ -244,7 +157,7 @@ fn check_trace_id(obj: &Map<String, Json>, path: &str, out: &mut Vec<Problem>) {
             && is_lower_hex(&s[11..], 24)
     });
     if !ok {
-        out.push(problem(
+        out.push(Problem::at(
             &format!("{path}/trace_id"),
             ProblemKind::BadTraceId(v.to_string()),
         ));
@@ -269,7 +182,7 @@ fn check_entity(
         if let Some(name) = obj.get("name").and_then(Json::as_str) {
             let chars = name.chars().count();
             if chars > MAX_SUBSEGMENT_NAME_CHARS {
-                out.push(problem(
+                out.push(Problem::at(
                     &format!("{path}/name"),
                     ProblemKind::NameTooLong(chars),
                 ));
@@ -279,7 +192,7 @@ fn check_entity(
     if entity == Entity::Document && is_subsegment {
         for field in ["trace_id", "parent_id"] {
             if !obj.contains_key(field) {
-                out.push(problem(
+                out.push(Problem::at(
                     path,
                     ProblemKind::IndependentSubsegmentMissing(field),
                 ));
@@ -313,14 +226,14 @@ fn check_end(obj: &Map<String, Json>, path: &str, out: &mut Vec<Problem>) {
     let end = obj.get("end_time").filter(|v| !v.is_null());
     let in_progress = obj.get("in_progress").and_then(Json::as_bool) == Some(true);
     match (end, in_progress) {
-        (None, false) => out.push(problem(path, ProblemKind::NotEnded)),
-        (Some(_), true) => out.push(problem(path, ProblemKind::EndedAndInProgress)),
+        (None, false) => out.push(Problem::at(path, ProblemKind::NotEnded)),
+        (Some(_), true) => out.push(Problem::at(path, ProblemKind::EndedAndInProgress)),
         _ => {}
     }
     let start = obj.get("start_time").and_then(Json::as_f64);
     if let (Some(start), Some(end)) = (start, end.and_then(Json::as_f64)) {
         if end < start {
-            out.push(problem(
+            out.push(Problem::at(
                 &format!("{path}/end_time"),
                 ProblemKind::EndBeforeStart { start, end },
             ));

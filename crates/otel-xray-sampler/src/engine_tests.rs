@@ -1,4 +1,5 @@
 use super::*;
+use crate::sampling_request::SpanFields;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::Resource;
 
