@@ -1,4 +1,6 @@
 //! Arbitrary spans → schema-valid documents within the size limit, never a panic.
+//! A third of the spans are roots (no parent) and one in eight has a zero end
+//! time (a span still in progress), so both shapes are reached every run.
 mod translate_support;
 
 use std::borrow::Cow;
@@ -185,15 +187,28 @@ fn kind() -> impl Strategy<Value = SpanKind> {
     ])
 }
 
+/// How a generated span ends.
+#[derive(Debug, Clone, Copy)]
+enum End {
+    /// `end_time` is the epoch: the span has not ended.
+    Zero,
+    /// This many microseconds after the start.
+    After(u32),
+}
+
+fn end() -> impl Strategy<Value = End> {
+    prop_oneof![1 => Just(End::Zero), 7 => any::<u32>().prop_map(End::After)]
+}
+
 fn span_data() -> impl Strategy<Value = SpanData> {
     (
         (
             any::<u128>().prop_filter("valid", |v| *v != 0),
             any::<u64>().prop_filter("valid", |v| *v != 0),
-            any::<u64>(),
+            prop_oneof![1 => Just(0u64), 2 => any::<u64>()],
             any::<bool>(),
         ),
-        (kind(), text(), any::<u64>(), any::<u32>()),
+        (kind(), text(), any::<u64>(), end()),
         attrs(120),
         events(),
         prop::collection::vec((any::<u128>(), any::<u64>(), attrs(4)), 0..4),
@@ -229,7 +244,10 @@ fn span_data() -> impl Strategy<Value = SpanData> {
                 s.parent_span_is_remote = remote;
                 s.name = Cow::Owned(name);
                 s.start_time = start;
-                s.end_time = start + Duration::from_micros(u64::from(dur));
+                s.end_time = match dur {
+                    End::Zero => SystemTime::UNIX_EPOCH,
+                    End::After(micros) => start + Duration::from_micros(u64::from(micros)),
+                };
                 s.attributes = attributes;
                 s.events.events = events;
                 s.dropped_attributes_count = dropped % 3;
@@ -277,7 +295,7 @@ fn config() -> impl Strategy<Value = TranslatorConfig> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
     fn any_span_gives_a_valid_bounded_document(span in span_data(), res in resource_attrs(), config in config()) {
@@ -292,5 +310,21 @@ proptest! {
         let errors = otel_xray_testkit::segment_schema_errors(&doc);
         prop_assert!(errors.is_empty(), "{:?}\n{}", errors, &json[..json.len().min(2000)]);
         prop_assert_eq!(t.stats().documents, 2);
+        // A root span (no parent) is a segment: no parent_id, no type.
+        if span.parent_span_id == SpanId::INVALID {
+            prop_assert!(doc.get("parent_id").is_none(), "{}", json);
+            prop_assert!(doc.get("type").is_none(), "{}", json);
+        } else {
+            prop_assert_eq!(&doc["parent_id"], &format!("{}", span.parent_span_id));
+        }
+        // A span that has not ended is sent in progress, without end_time (X-Ray
+        // developer guide: a segment has end_time or in_progress: true).
+        if span.end_time == SystemTime::UNIX_EPOCH {
+            prop_assert_eq!(&doc["in_progress"], true);
+            prop_assert!(doc.get("end_time").is_none(), "{}", json);
+        } else {
+            prop_assert!(doc["end_time"].is_number(), "{}", json);
+            prop_assert!(doc.get("in_progress").is_none_or(|p| p == false), "{}", json);
+        }
     }
 }

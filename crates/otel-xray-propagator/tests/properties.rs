@@ -11,6 +11,9 @@ use otel_xray_propagator::{
     sampling_deferred, Lineage, Sampling, TraceHeader, XrayPropagator, MAX_HEADER_LEN,
 };
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
+use proptest::test_runner::TestRunner;
+use regex::Regex;
 
 fn header_strategy() -> impl Strategy<Value = TraceHeader> {
     (
@@ -146,4 +149,182 @@ proptest! {
             prop_assert_eq!(reparsed.as_ref(), Ok(v));
         }
     }
+}
+
+/// Pieces a near-miss header is made of: separators, keys, values that are
+/// almost right, and characters that never belong.
+const PIECES: &[&str] = &[
+    ";",
+    "=",
+    " ",
+    "\t",
+    "-",
+    "?",
+    "0",
+    "1",
+    "a",
+    "F",
+    "g",
+    "x",
+    "\u{e9}",
+    "Root=",
+    "root =",
+    "Parent=",
+    "PARENT=",
+    "Sampled=",
+    "Sampled=?",
+    "Lineage=",
+    "Self=1-aa-bb",
+    "0000000000000000",
+    "53995c3f42cd8ad8",
+    "1-5759e988-",
+    "bd862e3fe1be46a994272793",
+    // Whole parts, so keys repeat with valid and invalid values.
+    ";Root=1-5759e988-bd862e3fe1be46a994272793",
+    ";Parent=53995c3f42cd8ad8",
+    ";parent=0000000000000000",
+    ";Sampled=0",
+    "; sampled = 1 ",
+];
+
+/// One edit of a header's text.
+#[derive(Debug, Clone)]
+enum Edit {
+    Replace(prop::sample::Index, &'static str),
+    Insert(prop::sample::Index, &'static str),
+    Delete(prop::sample::Index, usize),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let piece = || prop::sample::select(PIECES);
+    prop_oneof![
+        3 => (any::<prop::sample::Index>(), piece()).prop_map(|(i, p)| Edit::Replace(i, p)),
+        3 => (any::<prop::sample::Index>(), piece()).prop_map(|(i, p)| Edit::Insert(i, p)),
+        2 => (any::<prop::sample::Index>(), 1usize..5).prop_map(|(i, n)| Edit::Delete(i, n)),
+    ]
+}
+
+fn apply(text: &str, edit: &Edit) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    match edit {
+        Edit::Replace(i, p) if !chars.is_empty() => {
+            let at = i.index(chars.len());
+            chars.splice(at..at + 1, p.chars());
+        }
+        Edit::Insert(i, p) => {
+            let at = i.index(chars.len() + 1);
+            chars.splice(at..at, p.chars());
+        }
+        Edit::Delete(i, n) if !chars.is_empty() => {
+            let at = i.index(chars.len());
+            chars.drain(at..(at + n).min(chars.len()));
+        }
+        _ => {}
+    }
+    chars.into_iter().collect()
+}
+
+/// A valid header (as inject writes it, or Root-only), then up to two edits.
+fn near_miss_header() -> impl Strategy<Value = String> {
+    (
+        header_strategy(),
+        any::<bool>(),
+        prop::collection::vec(edit(), 0..3),
+    )
+        .prop_map(|(h, root_only, edits)| {
+            let start = if root_only {
+                format!("Root={}", h.root)
+            } else {
+                h.to_string()
+            };
+            edits.iter().fold(start, |t, e| apply(&t, e))
+        })
+}
+
+/// What the independent judge reads from a header: canonical root, parent in
+/// lower case, and the `Sampled` value as written.
+type Judged = (String, Option<String>, Sampling);
+
+/// The independent judge, written from the rules in the X-Ray developer guide
+/// and `TraceHeader`'s documentation with plain regexes: `;`-separated
+/// `key=value` parts, split at the first `=`, spaces and tabs trimmed, keys in
+/// any case, the last of a repeated key wins; `Root` must be a trace ID
+/// (`1-`, 1..=8 + 24 hex digits, not all zero); `Parent`, when present, 16 hex
+/// digits, not all zero; `Sampled` 1 / 0, anything else deferred.
+fn oracle(text: &str) -> Option<Judged> {
+    static RES: std::sync::OnceLock<(Regex, Regex, Regex)> = std::sync::OnceLock::new();
+    let (part, root_re, parent_re) = RES.get_or_init(|| {
+        (
+            Regex::new(r"(?s)^[ \t]*([^=]*?)[ \t]*=[ \t]*(.*?)[ \t]*$").unwrap(),
+            Regex::new(r"^1-([0-9a-fA-F]{1,8})-([0-9a-fA-F]{24})$").unwrap(),
+            Regex::new(r"^[0-9a-fA-F]{16}$").unwrap(),
+        )
+    });
+    if text.len() > MAX_HEADER_LEN {
+        return None;
+    }
+    let (mut root, mut parent, mut sampled) = (None, None, None);
+    for p in text.split(';') {
+        let Some(caps) = part.captures(p) else {
+            continue;
+        };
+        let value = caps[2].to_string();
+        match caps[1].to_ascii_lowercase().as_str() {
+            "root" => root = Some(value),
+            "parent" => parent = Some(value),
+            "sampled" => sampled = Some(value),
+            _ => {}
+        }
+    }
+    let root = root?;
+    let caps = root_re.captures(&root)?;
+    let (epoch, random) = (&caps[1], &caps[2]);
+    if epoch.chars().chain(random.chars()).all(|c| c == '0') {
+        return None;
+    }
+    let root = format!(
+        "1-{:0>8}-{}",
+        epoch.to_ascii_lowercase(),
+        random.to_ascii_lowercase()
+    );
+    let parent = match parent {
+        None => None,
+        Some(p) if parent_re.is_match(&p) && p.chars().any(|c| c != '0') => {
+            Some(p.to_ascii_lowercase())
+        }
+        Some(_) => return None,
+    };
+    let sampling = match sampled.as_deref() {
+        Some("1") => Sampling::Sampled,
+        Some("0") => Sampling::NotSampled,
+        _ => Sampling::Deferred,
+    };
+    Some((root, parent, sampling))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn near_miss_headers_are_judged_like_the_documented_rules(text in near_miss_header()) {
+        let parsed = TraceHeader::parse(&text)
+            .ok()
+            .map(|h| (h.root.to_string(), h.parent.map(|p| p.to_string()), h.sampling));
+        prop_assert_eq!(parsed, oracle(&text), "input {:?}", text);
+    }
+}
+
+/// The near misses reach both sides of the judgement often.
+#[test]
+fn near_miss_headers_are_accepted_and_rejected_in_good_measure() {
+    let mut runner = TestRunner::deterministic();
+    let strategy = near_miss_header();
+    let total = 2000;
+    let accepted = (0..total)
+        .filter(|_| oracle(&strategy.new_tree(&mut runner).unwrap().current()).is_some())
+        .count();
+    assert!(
+        (total / 5..=total * 4 / 5).contains(&accepted),
+        "{accepted} of {total} accepted"
+    );
 }

@@ -112,18 +112,55 @@ pub fn free_port() -> u16 {
         .expect("bind 127.0.0.1:0")
 }
 
-fn validator() -> &'static jsonschema::Validator {
+fn segment_schema() -> serde_json::Value {
+    serde_json::from_str(SEGMENT_SCHEMA).expect("schema is JSON")
+}
+
+fn segment_validator() -> &'static jsonschema::Validator {
+    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+    V.get_or_init(|| jsonschema::draft4::new(&segment_schema()).expect("schema compiles"))
+}
+
+/// `#/definitions/subsegment`, plus what a subsegment sent on its own needs
+/// (X-Ray developer guide, "Sending subsegments separately"): `type`,
+/// `trace_id` and `parent_id`, with the top level's rules for the IDs.
+fn subsegment_validator() -> &'static jsonschema::Validator {
     static V: OnceLock<jsonschema::Validator> = OnceLock::new();
     V.get_or_init(|| {
-        let schema: serde_json::Value =
-            serde_json::from_str(SEGMENT_SCHEMA).expect("schema is JSON");
-        jsonschema::draft4::new(&schema).expect("schema compiles")
+        let schema = segment_schema();
+        let top = &schema["properties"];
+        let standalone = serde_json::json!({
+            "$schema": schema["$schema"],
+            "definitions": schema["definitions"],
+            "allOf": [
+                {"$ref": "#/definitions/subsegment"},
+                {
+                    "required": ["type", "trace_id", "parent_id"],
+                    "properties": {
+                        "type": {"enum": ["subsegment"]},
+                        "id": top["id"],
+                        "trace_id": top["trace_id"],
+                        "parent_id": top["parent_id"],
+                    },
+                },
+            ],
+        });
+        jsonschema::draft4::new(&standalone).expect("subsegment schema compiles")
     })
 }
 
 /// Every way `doc` breaks the official segment schema; empty when valid.
+///
+/// A document with `"type": "subsegment"` is checked against the schema's
+/// `#/definitions/subsegment` (and must carry `trace_id` and `parent_id`);
+/// any other document against the schema's top level (a segment).
 pub fn segment_schema_errors(doc: &serde_json::Value) -> Vec<String> {
-    validator()
+    let validator = if doc.get("type").and_then(serde_json::Value::as_str) == Some("subsegment") {
+        subsegment_validator()
+    } else {
+        segment_validator()
+    };
+    validator
         .iter_errors(doc)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect()
@@ -153,6 +190,35 @@ mod tests {
         assert_segment_valid(&ok);
         let bad = serde_json::json!({"name": "svc", "id": "x"});
         assert!(!segment_schema_errors(&bad).is_empty());
+    }
+
+    #[test]
+    fn subsegments_meet_the_subsegment_definition() {
+        let ok = serde_json::json!({
+            "name": "db", "id": "70de5b6f19ff9a0b", "type": "subsegment",
+            "trace_id": "1-581cf771-a006649127e371903a2de979", "parent_id": "70de5b6f19ff9a0a",
+            "start_time": 1.478293361271E9, "end_time": 1.478293361449E9,
+            "namespace": "remote", "sql": {"user": "app"}
+        });
+        assert_segment_valid(&ok);
+        // Rules only #/definitions/subsegment has: the top level knows no
+        // `sql`, `namespace` or `precursor_ids`.
+        for (key, bad) in [
+            ("sql", serde_json::json!({"user": 7})),
+            ("namespace", serde_json::json!(3)),
+            ("precursor_ids", serde_json::json!("70de5b6f19ff9a0c")),
+        ] {
+            let mut doc = ok.clone();
+            doc[key] = bad;
+            assert!(!segment_schema_errors(&doc).is_empty(), "{key} accepted");
+            doc.as_object_mut().unwrap().remove("type");
+            assert!(segment_schema_errors(&doc).is_empty(), "{key}: top level");
+        }
+        for key in ["trace_id", "parent_id", "name"] {
+            let mut doc = ok.clone();
+            doc.as_object_mut().unwrap().remove(key);
+            assert!(!segment_schema_errors(&doc).is_empty(), "no {key} accepted");
+        }
     }
 
     #[test]

@@ -1,9 +1,9 @@
 //! A loopback HTTP proxy in front of moto that injects X-Ray failures from a
 //! script: throttling and 5xx storms, partial `UnprocessedTraceSegments`,
-//! slow answers. Everything it does not intercept goes to moto unchanged.
+//! slow answers, connection resets, and answers lost after moto stored the
+//! documents. Everything it does not intercept goes to moto unchanged.
 
 use std::collections::VecDeque;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -27,14 +27,26 @@ pub enum Fault {
     /// Forward only every other document; report the held-back ones as
     /// `UnprocessedTraceSegments` with this error code.
     HoldBackHalf(&'static str),
+    /// Reset the connection (TCP RST) without forwarding.
+    Reset,
+    /// Forward, let moto store the documents, then reset the connection
+    /// instead of answering: the client cannot know the call succeeded.
+    ForwardThenReset,
+    /// Forward, let moto store the documents, then hold the answer back for
+    /// this long (past the client's deadline).
+    ForwardThenStall(Duration),
 }
+
+/// The status [`Seen::statuses`] records for a request that got no answer.
+pub const NO_ANSWER: u16 = 0;
 
 /// What the proxy saw.
 #[derive(Debug, Clone, Default)]
 pub struct Seen {
     /// Documents in each PutTraceSegments request, in arrival order.
     pub requests: Vec<usize>,
-    /// The answer's status for each request.
+    /// The answer's status for each request ([`NO_ANSWER`] for a reset or a
+    /// stall).
     pub statuses: Vec<u16>,
     /// The most PutTraceSegments requests in flight at once.
     pub max_in_flight: usize,
@@ -91,6 +103,11 @@ impl FaultProxy {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                // Closing with SO_LINGER 0 sends an RST: a service error
+                // (how `Reset` aborts) then resets the connection instead of
+                // closing it politely. The proxy never closes a connection
+                // with an answer still unsent, so nothing else changes.
+                stream.set_zero_linger().expect("SO_LINGER 0");
                 let st = st.clone();
                 tokio::spawn(async move {
                     let svc = hyper::service::service_fn(move |req| handle(st.clone(), req));
@@ -156,10 +173,23 @@ impl Drop for InFlight {
     }
 }
 
+/// The service error that makes hyper drop (and so reset) the connection.
+fn reset_connection(
+    st: &State,
+    is_put: bool,
+    docs: usize,
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    record(st, is_put, docs, NO_ANSWER);
+    Err(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "reset by the test proxy",
+    ))
+}
+
 async fn handle(
     st: Arc<State>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let _in_flight = (req.uri().path() == "/TraceSegments").then(|| InFlight::enter(&st));
     let (parts, body) = req.into_parts();
     let body = body
@@ -189,6 +219,7 @@ async fn handle(
             return Ok(resp);
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(*d).await,
+        Some(Fault::Reset) => return reset_connection(&st, is_put, docs.len()),
         Some(Fault::HoldBackHalf(_)) => {
             let (mut keep, mut hold) = (Vec::new(), Vec::new());
             for (i, d) in docs.iter().enumerate() {
@@ -202,7 +233,7 @@ async fn handle(
             forward_body =
                 Bytes::from(serde_json::json!({"TraceSegmentDocuments": keep}).to_string());
         }
-        None => {}
+        Some(Fault::ForwardThenReset | Fault::ForwardThenStall(_)) | None => {}
     }
     let uri = format!(
         "{}{}",
@@ -241,6 +272,18 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
+    match &fault {
+        Some(Fault::ForwardThenReset) => return reset_connection(&st, is_put, docs.len()),
+        Some(Fault::ForwardThenStall(d)) => {
+            record(&st, is_put, docs.len(), NO_ANSWER);
+            tokio::time::sleep(*d).await;
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "answer held back by the test proxy",
+            ));
+        }
+        _ => {}
+    }
     let resp_body = match (&fault, status) {
         (Some(Fault::HoldBackHalf(code)), 200) => {
             let mut v: serde_json::Value = serde_json::from_slice(&resp_body).unwrap_or_default();

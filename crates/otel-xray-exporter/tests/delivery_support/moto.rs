@@ -49,12 +49,37 @@ pub fn read_back(moto: &MotoServer) -> (Vec<String>, BTreeMap<String, serde_json
     (listed, stored)
 }
 
-/// Every stored document of the given traces, by segment id.
+/// Every stored document of the given traces, by segment id, asserting that
+/// moto holds exactly one copy of each (see [`stored_copies`]).
 pub async fn stored_documents(
     client: &aws_sdk_xray::Client,
     trace_ids: &[String],
 ) -> BTreeMap<String, serde_json::Value> {
-    let mut out = BTreeMap::new();
+    let copies = stored_copies(client, trace_ids).await;
+    let duplicated: Vec<(&String, usize)> = copies
+        .iter()
+        .filter(|(_, c)| c.len() != 1)
+        .map(|(id, c)| (id, c.len()))
+        .collect();
+    assert!(
+        duplicated.is_empty(),
+        "documents stored more than once (id, copies): {duplicated:?}"
+    );
+    copies
+        .into_iter()
+        .map(|(id, mut c)| (id, c.remove(0)))
+        .collect()
+}
+
+/// Every stored copy of every document of the given traces, by segment id.
+///
+/// moto keeps each PutTraceSegments copy of a document (X-Ray itself keeps
+/// the last one), so a document sent twice shows up here twice.
+pub async fn stored_copies(
+    client: &aws_sdk_xray::Client,
+    trace_ids: &[String],
+) -> BTreeMap<String, Vec<serde_json::Value>> {
+    let mut out: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
     for ids in trace_ids.chunks(5) {
         let mut token: Option<String> = None;
         loop {
@@ -69,7 +94,7 @@ pub async fn stored_documents(
                 for s in t.segments() {
                     let doc: serde_json::Value =
                         serde_json::from_str(s.document().unwrap()).unwrap();
-                    out.insert(s.id().unwrap().to_owned(), doc);
+                    out.entry(s.id().unwrap().to_owned()).or_default().push(doc);
                 }
             }
             token = resp.next_token().map(str::to_owned);

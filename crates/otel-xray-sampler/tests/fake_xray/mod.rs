@@ -39,6 +39,10 @@ pub struct State {
     pub targets_calls: usize,
     /// Every statistics document received, in order.
     pub statistics: Vec<Value>,
+    /// How many statistics documents each `GetSamplingTargets` request carried.
+    pub statistics_per_request: Vec<usize>,
+    /// How many `GetSamplingRules` pages were served.
+    pub rules_pages: usize,
 }
 
 pub struct FakeXray {
@@ -117,6 +121,7 @@ fn handle(state: &Mutex<State>, path: &str, body: &[u8]) -> Response<Full<Bytes>
                 .iter()
                 .map(|r| json!({"SamplingRule": r, "CreatedAt": 1.0, "ModifiedAt": 1.0}))
                 .collect();
+            s.rules_pages += 1;
             let mut out = json!({ "SamplingRuleRecords": records });
             if end < s.rules.len() {
                 out["NextToken"] = json!(end.to_string());
@@ -137,6 +142,7 @@ fn handle(state: &Mutex<State>, path: &str, body: &[u8]) -> Response<Full<Bytes>
                     targets.push(t);
                 }
             }
+            s.statistics_per_request.push(docs.len());
             s.statistics.extend(docs);
             let mut out = json!({
                 "SamplingTargetDocuments": targets,
