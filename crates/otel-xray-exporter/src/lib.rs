@@ -49,6 +49,8 @@ pub use {aws_config, aws_sdk_xray};
 
 #[cfg(feature = "collector")]
 pub mod collector;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 
 pub use config::{
     AnnotationKeyMode, TranslatorConfig, TranslatorConfigBuilder, DEFAULT_REDACTED_HEADERS,
@@ -65,3 +67,5 @@ pub const SEGMENT_SCHEMA: &str = include_str!("../schema/xray-segmentdocument-sc
 
 #[cfg(feature = "collector")]
 pub use collector::XrayAnnotationExporter;
+#[cfg(feature = "otlp")]
+pub use otlp::{XrayOtlpExporter, XrayOtlpExporterBuilder};
