@@ -38,6 +38,8 @@ pub use otel_xray_propagator::{XrayLambdaPropagator, XrayParentBased, XrayPropag
 pub use otel_xray_exporter as exporter;
 #[cfg(feature = "collector")]
 pub use otel_xray_exporter::XrayAnnotationExporter;
+#[cfg(feature = "otlp")]
+pub use otel_xray_exporter::XrayOtlpExporter;
 #[cfg(feature = "exporter")]
 pub use otel_xray_exporter::{Translator, TranslatorConfig, XrayExporter};
 
