@@ -18,11 +18,13 @@ use otlp_support::{botocore_mismatches, span, Reply, Secrets, Sink, REGION};
 
 const WINDOW_SECS: u64 = 2;
 
+/// Key id → (secret, token, window start in epoch seconds).
+type Issued = HashMap<String, (String, String, u64)>;
+
 /// Session credentials valid for one two-second window of the clock.
 #[derive(Debug, Clone, Default)]
 struct Rotating {
-    /// Key id → (secret, token, window start in epoch seconds).
-    issued: Arc<Mutex<HashMap<String, (String, String, u64)>>>,
+    issued: Arc<Mutex<Issued>>,
 }
 
 impl ProvideCredentials for Rotating {

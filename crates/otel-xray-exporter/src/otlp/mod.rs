@@ -29,6 +29,8 @@
 //! Every span ends up in exactly one of sent, rejected or dropped in
 //! [`DeliveryCounters`](crate::DeliveryCounters), counted in spans.
 
+#[cfg(feature = "api")]
+mod destination;
 mod lambda;
 mod limits;
 mod pipeline;
@@ -52,6 +54,8 @@ use limits::{Limits, Planned};
 use pipeline::Pipeline;
 use send::{Outcome, Sender, PARTIAL_SUCCESS};
 
+#[cfg(feature = "api")]
+pub use destination::{DestinationCheckError, TransactionSearch};
 pub use lambda::{
     LambdaUdpError, XrayLambdaOtlpExporter, MAX_LAMBDA_REQUEST_BYTES, SAMPLED_PREFIX,
     UNSAMPLED_PREFIX,
@@ -276,6 +280,43 @@ impl XrayOtlpExporter {
     /// exporter moves into a span processor.
     pub fn counters(&self) -> DeliveryCounters {
         self.pipeline.counters.clone()
+    }
+
+    /// Asks X-Ray (`GetTraceSegmentDestination`, with this exporter's region
+    /// and credentials) whether Transaction Search is on, which the OTLP
+    /// endpoint needs. Runs on the exporter's runtime, so it can be awaited
+    /// from any executor.
+    ///
+    /// ```no_run
+    /// # async fn check() -> Result<(), Box<dyn std::error::Error>> {
+    /// use otel_xray_exporter::otlp::XrayOtlpExporter;
+    ///
+    /// let exporter = XrayOtlpExporter::builder().with_region("eu-west-1").build()?;
+    /// let state = exporter.check_destination().await?;
+    /// if !state.is_ready() {
+    ///     eprintln!("{state}");
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// The call failed (no credentials, no permission
+    /// `xray:GetTraceSegmentDestination`, network), or the exporter was
+    /// dropped meanwhile.
+    #[cfg(feature = "api")]
+    pub async fn check_destination(&self) -> Result<TransactionSearch, DestinationCheckError> {
+        let shared = Arc::clone(&self.shared);
+        let Some(runtime) = self.runtime.as_ref() else {
+            return Err(DestinationCheckError::stopped());
+        };
+        let task = runtime.spawn(async move {
+            let resolved = shared.sender.resolved().await;
+            destination::check(&resolved.config, resolved.region.as_deref()).await
+        });
+        task.await
+            .unwrap_or_else(|_| Err(DestinationCheckError::stopped()))
     }
 
     /// Rewrites, fits and sends one batch; the caller awaits the result.

@@ -50,9 +50,13 @@ pub(crate) enum Outcome {
 }
 
 /// Region and credentials, resolved once the AWS config is loaded.
-struct Resolved {
-    region: Option<String>,
+pub(crate) struct Resolved {
+    /// The builder's region, else the config's.
+    pub(crate) region: Option<String>,
     provider: Option<SharedCredentialsProvider>,
+    /// The AWS config, for API calls beside the OTLP requests.
+    #[cfg_attr(not(feature = "api"), allow(dead_code))]
+    pub(crate) config: SdkConfig,
 }
 
 /// Everything needed to put one request on the wire.
@@ -115,7 +119,7 @@ impl Sender {
         })
     }
 
-    async fn resolved(&self) -> &Resolved {
+    pub(crate) async fn resolved(&self) -> &Resolved {
         self.resolved
             .get_or_init(|| async {
                 let config = match &self.sdk_config {
@@ -128,6 +132,7 @@ impl Sender {
                         .clone()
                         .or_else(|| config.region().map(ToString::to_string)),
                     provider: config.credentials_provider(),
+                    config,
                 }
             })
             .await

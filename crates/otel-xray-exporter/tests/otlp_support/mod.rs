@@ -146,7 +146,11 @@ impl Sink {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}/v1/traces", self.addr)
+        format!("{}/v1/traces", self.base_url())
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -273,6 +277,25 @@ pub fn botocore_mismatches(url: &str, requests: &[Received], secrets: &Secrets) 
         .filter(|(_, v)| v["ok"] != true)
         .map(|(i, v)| format!("request {i}: {v}"))
         .collect()
+}
+
+/// What botocore's parser, with its own X-Ray service model, makes of an
+/// answer to `operation`: proof that the stand-in server speaks the API.
+pub fn botocore_parse(operation: &str, status: u16, body: &str) -> serde_json::Value {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/otlp_support/parse_xray_response.py"
+    );
+    let output = Command::new("python3")
+        .args([script, operation, &status.to_string(), body])
+        .output()
+        .expect("python3 with botocore");
+    assert!(
+        output.status.success(),
+        "parser failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 fn hex(bytes: &[u8]) -> String {
