@@ -386,3 +386,7 @@ impl Open {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "limits_tests.rs"]
+mod tests;
