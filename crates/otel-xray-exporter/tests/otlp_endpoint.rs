@@ -364,12 +364,63 @@ fn spans_outside_the_time_window_are_dropped_and_counted() {
     // The 13-day-old span and the current one are 13 days apart: two requests.
     let received: Vec<Received> = sink.received();
     assert_eq!(received.len(), 2);
-    let names: Vec<String> = received
+    // One span per request; the requests go out concurrently, in any order.
+    let mut names: Vec<Vec<String>> = received
         .iter()
-        .flat_map(|r| r.decode().resource_spans)
-        .flat_map(|rs| rs.scope_spans)
-        .flat_map(|ss| ss.spans)
-        .map(|s| s.name)
+        .map(|r| {
+            r.decode()
+                .resource_spans
+                .into_iter()
+                .flat_map(|rs| rs.scope_spans)
+                .flat_map(|ss| ss.spans)
+                .map(|s| s.name)
+                .collect()
+        })
         .collect();
-    assert_eq!(names, ["span-2", "span-0"]);
+    names.sort();
+    assert_eq!(names, [["span-0"], ["span-2"]]);
+}
+
+#[test]
+fn requests_in_flight_stay_within_the_bound() {
+    let sink = Sink::start(|_| Reply::SlowAccept(Duration::from_millis(300)));
+    let exporter = XrayOtlpExporter::builder()
+        .with_endpoint(sink.url())
+        .with_sdk_config(static_config())
+        .with_max_concurrent_requests(2)
+        .build()
+        .unwrap();
+    let counters = exporter.counters();
+    // Spans 25 h apart cannot share a request: six requests.
+    let batch: Vec<_> = (0..6u32)
+        .map(|i| span(8, u64::from(i), Duration::from_secs(25 * 3600) * i, vec![]))
+        .collect();
+    runtime().block_on(exporter.export(batch)).unwrap();
+    assert_eq!(sink.received().len(), 6);
+    assert_eq!(sink.max_in_flight(), 2);
+    assert_eq!(counters.snapshot().sent, 6);
+}
+
+#[test]
+fn a_503_storm_within_the_export_timeout_ends_in_delivery() {
+    let sink = Sink::start(|n| {
+        if n < 4 {
+            Reply::Status {
+                code: 503,
+                retry_after: None,
+                body: "busy".into(),
+            }
+        } else {
+            Reply::Accept
+        }
+    });
+    let exporter = exporter(&sink, Compression::Gzip, static_config());
+    let counters = exporter.counters();
+    let batch: Vec<_> = (0..9).map(|i| span(9, i, Duration::ZERO, vec![])).collect();
+    runtime().block_on(exporter.export(batch)).unwrap();
+    let stats = counters.snapshot();
+    assert_eq!(stats.sent, 9);
+    assert_eq!(stats.retried, 4 * 9);
+    assert_eq!(accounted(&stats), 9);
+    assert_eq!(sink.received().len(), 5);
 }

@@ -42,6 +42,8 @@ pub enum Reply {
     },
     /// Close the connection without answering.
     Reset,
+    /// Wait, then answer as [`Reply::Accept`].
+    SlowAccept(Duration),
 }
 
 /// One request as it arrived.
@@ -98,10 +100,18 @@ impl Received {
 
 type Script = dyn Fn(usize) -> Reply + Send + Sync;
 
+/// Requests being answered now, and the most there ever were at once.
+#[derive(Debug, Default)]
+struct InFlight {
+    now: usize,
+    max: usize,
+}
+
 /// The running server; stops with its runtime when dropped.
 pub struct Sink {
     addr: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    in_flight: Arc<Mutex<InFlight>>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -120,6 +130,8 @@ impl Sink {
         let received = Arc::new(Mutex::new(Vec::new()));
         let script: Arc<Script> = Arc::new(script);
         let seen = Arc::clone(&received);
+        let in_flight = Arc::new(Mutex::new(InFlight::default()));
+        let busy = Arc::clone(&in_flight);
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -127,9 +139,21 @@ impl Sink {
                 };
                 let seen = Arc::clone(&seen);
                 let script = Arc::clone(&script);
+                let busy = Arc::clone(&busy);
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req| {
-                        handle(req, Arc::clone(&seen), Arc::clone(&script))
+                        let busy = Arc::clone(&busy);
+                        {
+                            let mut b = busy.lock().unwrap();
+                            b.now += 1;
+                            b.max = b.max.max(b.now);
+                        }
+                        let answer = handle(req, Arc::clone(&seen), Arc::clone(&script));
+                        async move {
+                            let answer = answer.await;
+                            busy.lock().unwrap().now -= 1;
+                            answer
+                        }
                     });
                     // A Reset ends the connection with an error: that is the point.
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -141,6 +165,7 @@ impl Sink {
         Sink {
             addr,
             received,
+            in_flight,
             _runtime: runtime,
         }
     }
@@ -155,6 +180,11 @@ impl Sink {
 
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
+    }
+
+    /// The most requests the server was answering at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.in_flight.lock().unwrap().max
     }
 }
 
@@ -189,6 +219,10 @@ async fn handle(
     };
     let response = match reply {
         Reply::Accept => ok(ExportTraceServiceResponse::default()),
+        Reply::SlowAccept(delay) => {
+            tokio::time::sleep(delay).await;
+            ok(ExportTraceServiceResponse::default())
+        }
         Reply::Partial { rejected, message } => ok(ExportTraceServiceResponse {
             partial_success: Some(ExportTracePartialSuccess {
                 rejected_spans: rejected,
