@@ -109,6 +109,21 @@ impl DestinationCheckError {
     }
 }
 
+/// Asks X-Ray (`GetTraceSegmentDestination`, with `config`'s region,
+/// credentials and endpoint) whether Transaction Search is on, which the OTLP
+/// endpoint needs; [`XrayOtlpExporter::check_destination`](super::XrayOtlpExporter::check_destination)
+/// does the same with an exporter's settings. Needs a Tokio runtime.
+///
+/// # Errors
+///
+/// The call failed: no credentials, no permission
+/// `xray:GetTraceSegmentDestination` (named in the error), network.
+pub async fn check_transaction_search(
+    config: &aws_config::SdkConfig,
+) -> Result<TransactionSearch, DestinationCheckError> {
+    check(config, None).await
+}
+
 /// Calls `GetTraceSegmentDestination` with `config` (region and credentials;
 /// `region` overrides the config's).
 pub(crate) async fn check(

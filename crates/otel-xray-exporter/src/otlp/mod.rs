@@ -55,7 +55,7 @@ use pipeline::Pipeline;
 use send::{Outcome, Sender, PARTIAL_SUCCESS};
 
 #[cfg(feature = "api")]
-pub use destination::{DestinationCheckError, TransactionSearch};
+pub use destination::{check_transaction_search, DestinationCheckError, TransactionSearch};
 pub use lambda::{
     LambdaUdpError, XrayLambdaOtlpExporter, MAX_LAMBDA_REQUEST_BYTES, SAMPLED_PREFIX,
     UNSAMPLED_PREFIX,
