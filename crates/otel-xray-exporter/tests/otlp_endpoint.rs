@@ -255,7 +255,10 @@ fn a_503_storm_past_the_export_timeout_is_dropped_and_counted() {
     let counters = exporter.counters();
     let batch: Vec<_> = (0..8).map(|i| span(2, i, Duration::ZERO, vec![])).collect();
     let error = runtime().block_on(exporter.export(batch)).unwrap_err();
-    assert!(error.to_string().contains("503"), "{error}");
+    // Usually the last 503 with no time left to retry; the deadline may also
+    // fall inside an attempt.
+    let error = error.to_string();
+    assert!(error.contains("503") || error.contains("export timeout"), "{error}");
     let stats = counters.snapshot();
     assert_eq!(stats.sent, 0);
     assert_eq!(
