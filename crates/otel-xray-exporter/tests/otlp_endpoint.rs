@@ -258,7 +258,10 @@ fn a_503_storm_past_the_export_timeout_is_dropped_and_counted() {
     // Usually the last 503 with no time left to retry; the deadline may also
     // fall inside an attempt.
     let error = error.to_string();
-    assert!(error.contains("503") || error.contains("export timeout"), "{error}");
+    assert!(
+        error.contains("503") || error.contains("export timeout"),
+        "{error}"
+    );
     let stats = counters.snapshot();
     assert_eq!(stats.sent, 0);
     assert_eq!(
