@@ -3,7 +3,9 @@
 //! * `translate` — OTLP/JSON spans → X-Ray segment documents, with the exporter's translator;
 //! * `validate` — segment documents against the official schema and X-Ray's limits;
 //! * `header` — parse or make an `X-Amzn-Trace-Id` header;
-//! * `listen` — a local stand-in for the X-Ray daemon that prints traces as trees.
+//! * `listen` — a local stand-in for the X-Ray daemon that prints traces as trees;
+//! * `doctor` — checks region, credentials, identity, Transaction Search and the daemon
+//!   address, and says which delivery path will work (exit 0 only when it will).
 //!
 //! Exit status: 0 success, 1 the input had problems (each reported on stderr), 2 usage or
 //! I/O error.
@@ -17,6 +19,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 mod daemon;
+mod doctor;
 mod header;
 mod listen;
 mod otlp;
@@ -64,6 +67,20 @@ enum Command {
     Header(HeaderCommand),
     /// Receive daemon-framed segments on UDP, validate them and print each trace as a tree.
     Listen(ListenArgs),
+    /// Check what traces need to reach X-Ray here: region, credentials, identity
+    /// (sts get-caller-identity), Transaction Search, the daemon address (UDP and TCP),
+    /// and which delivery path will work. Exit 0 only when the chosen path will.
+    Doctor {
+        /// The delivery path to check for.
+        #[arg(long, value_enum, default_value = "auto")]
+        path: doctor::Path,
+        /// The AWS region (default: the AWS config chain).
+        #[arg(long)]
+        region: Option<String>,
+        /// Another endpoint for the AWS calls (e.g. a local moto server).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +166,11 @@ fn main() -> ExitCode {
         Command::Header(cmd) => Ok(run_header(cmd)),
         Command::Validate { file, quiet } => read_input(&file).map(|t| run_validate(&t, quiet)),
         Command::Listen(args) => run_listen(args),
+        Command::Doctor {
+            path,
+            region,
+            endpoint_url,
+        } => run_doctor(path, region, endpoint_url),
     };
     match result {
         Ok(code) => code,
@@ -157,6 +179,22 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_USAGE)
         }
     }
+}
+
+fn run_doctor(
+    path: doctor::Path,
+    region: Option<String>,
+    endpoint_url: Option<String>,
+) -> Result<ExitCode, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("no async runtime: {e}"))?;
+    let works = runtime.block_on(async {
+        let config = load_aws_config(endpoint_url, region).await;
+        doctor::run(path, &config).await
+    });
+    Ok(ExitCode::from(if works { 0 } else { EXIT_PROBLEMS }))
 }
 
 fn read_input(file: &str) -> Result<String, String> {
@@ -290,11 +328,11 @@ fn run_listen(args: ListenArgs) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The exporter with its PutTraceSegments transport, on this runtime.
-async fn api_exporter(
+/// The AWS config chain, with the command line's endpoint and region on top.
+async fn load_aws_config(
     endpoint_url: Option<String>,
     region: Option<String>,
-) -> Result<otel_xray_exporter::XrayExporter, String> {
+) -> otel_xray_exporter::aws_config::SdkConfig {
     use otel_xray_exporter::aws_config::{self, BehaviorVersion, Region};
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(url) = endpoint_url {
@@ -303,7 +341,15 @@ async fn api_exporter(
     if let Some(region) = region {
         loader = loader.region(Region::new(region));
     }
-    let config = loader.load().await;
+    loader.load().await
+}
+
+/// The exporter with its PutTraceSegments transport, on this runtime.
+async fn api_exporter(
+    endpoint_url: Option<String>,
+    region: Option<String>,
+) -> Result<otel_xray_exporter::XrayExporter, String> {
+    let config = load_aws_config(endpoint_url, region).await;
     if config.region().is_none() {
         return Err("--forward needs a region: pass --region or set AWS_REGION".into());
     }

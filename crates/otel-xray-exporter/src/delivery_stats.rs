@@ -30,10 +30,14 @@ pub enum DropReason {
     Misconfigured,
     /// `export` was called after `shutdown`.
     AfterShutdown,
+    /// The span's timestamps are outside what the destination accepts (the
+    /// X-Ray OTLP endpoint: more than 2 h ahead, more than 14 days old, or
+    /// longer than one request may cover).
+    OutsideTimeWindow,
 }
 
 impl DropReason {
-    const ALL: [DropReason; 8] = [
+    const ALL: [DropReason; 9] = [
         DropReason::Untranslatable,
         DropReason::TooLarge,
         DropReason::SendFailed,
@@ -42,6 +46,7 @@ impl DropReason {
         DropReason::Timeout,
         DropReason::Misconfigured,
         DropReason::AfterShutdown,
+        DropReason::OutsideTimeWindow,
     ];
 
     /// A stable snake_case name, for logs and metrics labels.
@@ -55,6 +60,7 @@ impl DropReason {
             DropReason::Timeout => "timeout",
             DropReason::Misconfigured => "misconfigured",
             DropReason::AfterShutdown => "after_shutdown",
+            DropReason::OutsideTimeWindow => "outside_time_window",
         }
     }
 

@@ -54,6 +54,11 @@ mod transport;
 
 #[cfg(feature = "collector")]
 mod collector;
+/// Direct export to the X-Ray OTLP traces endpoint (SigV4-signed OTLP/HTTP), and
+/// OTLP over UDP for Lambda. A module of its own because its limits and options
+/// are the endpoint's, not the segment paths'.
+#[cfg(feature = "otlp")]
+pub mod otlp;
 
 pub use config::{
     AnnotationKeyMode, TranslatorConfig, TranslatorConfigBuilder, DEFAULT_REDACTED_HEADERS,
