@@ -2,11 +2,11 @@
 // marked `no_run`, run) by `cargo test --doc`. Its examples use every feature; with fewer
 // features the crate documentation is the short text below instead.
 #![cfg_attr(
-    all(feature = "api", feature = "collector", feature = "sampler"),
+    all(feature = "api", feature = "collector", feature = "otlp", feature = "sampler"),
     doc = include_str!("../README.md")
 )]
 #![cfg_attr(
-    not(all(feature = "api", feature = "collector", feature = "sampler")),
+    not(all(feature = "api", feature = "collector", feature = "otlp", feature = "sampler")),
     doc = "AWS X-Ray for OpenTelemetry in Rust: the facade over the `otel-xray-*` crates, one \
            module per crate, picked with feature flags. The full guide is the README (build the \
            documentation with `--all-features` to read it here)."
