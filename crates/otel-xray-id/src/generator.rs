@@ -1,6 +1,6 @@
 //! [`XrayIdGenerator`]: trace IDs that X-Ray accepts, built without strings.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use opentelemetry::trace::{SpanId, TraceId};
@@ -107,34 +107,23 @@ pub fn epoch_seconds(now: SystemTime) -> u32 {
 /// Fixed-point seconds with 32 fractional bits: coarsetime's tick unit.
 const TICKS_PER_SECOND: u64 = 1 << 32;
 
-/// Per-thread generator state, copied in and out of a `Cell` once per ID.
-///
-/// The thread-local has a `const` initialiser and no destructor, so reaching it
-/// is a plain thread-local address: no lazy-initialisation check and no
-/// `RefCell` borrow flag per ID (that bookkeeping was about a fifth of the
-/// generator's cost, see `benches/ids.rs`). The PRNG is therefore seeded on
-/// first use, in the same branch that first reads the wall clock.
-#[derive(Clone, Copy)]
+/// Per-thread generator state: one thread-local access per ID.
 struct ThreadState {
-    /// The thread's `fastrand` (wyrand) state.
-    rng_seed: u64,
+    rng: fastrand::Rng,
     /// Coarse monotonic ticks at the last wall-clock read.
     mono_at_sync: u64,
     /// Wall-clock ticks since the epoch at that read (saturated below 2^64).
     wall_at_sync: u64,
-    /// False until the first ID of the thread: nothing is seeded or read yet.
     synced: bool,
 }
 
 thread_local! {
-    static STATE: Cell<ThreadState> = const {
-        Cell::new(ThreadState {
-            rng_seed: 0,
-            mono_at_sync: 0,
-            wall_at_sync: 0,
-            synced: false,
-        })
-    };
+    static STATE: RefCell<ThreadState> = RefCell::new(ThreadState {
+        rng: fastrand::Rng::new(),
+        mono_at_sync: 0,
+        wall_at_sync: 0,
+        synced: false,
+    });
 }
 
 /// 96 random bits and the current epoch second, read from the wall clock at most
@@ -142,12 +131,7 @@ thread_local! {
 fn next_trace_parts() -> (u32, u128) {
     let mono = coarsetime::Instant::now_without_cache_update().as_ticks();
     STATE.with(|state| {
-        let mut st = state.get();
-        if !st.synced {
-            // Seeded from fastrand's per-thread generator (itself seeded from
-            // the OS), as `fastrand::Rng::new()` does: threads draw different streams.
-            st.rng_seed = fastrand::Rng::new().get_seed();
-        }
+        let mut st = state.borrow_mut();
         let elapsed = mono.wrapping_sub(st.mono_at_sync);
         if !st.synced || elapsed >= TICKS_PER_SECOND {
             st.wall_at_sync = wall_ticks(SystemTime::now());
@@ -157,10 +141,7 @@ fn next_trace_parts() -> (u32, u128) {
         let wall = st
             .wall_at_sync
             .saturating_add(mono.wrapping_sub(st.mono_at_sync));
-        let mut rng = fastrand::Rng::with_seed(st.rng_seed);
-        let random = (u128::from(rng.u32(..)) << 64) | u128::from(rng.u64(..));
-        st.rng_seed = rng.get_seed();
-        state.set(st);
+        let random = (u128::from(st.rng.u32(..)) << 64) | u128::from(st.rng.u64(..));
         ((wall >> 32) as u32, random)
     })
 }
