@@ -94,7 +94,7 @@ pub(crate) fn write_within_limit(
 
 /// Appends `seg` as compact JSON to `buf`.
 fn write_json(buf: &mut Vec<u8>, seg: &Segment<'_>) -> Result<(), serde_json::Error> {
-    crate::json::write_document(buf, seg).map_err(<serde_json::Error as serde::ser::Error>::custom)
+    crate::json::write_segment(buf, seg).map_err(<serde_json::Error as serde::ser::Error>::custom)
 }
 
 struct CountingWriter(usize);

@@ -29,7 +29,7 @@ macro_rules! counters {
 
         impl TranslationCounts {
             /// These counts as stats of one translation.
-            pub(crate) fn to_stats(&self) -> TranslateStats {
+            pub(crate) fn to_stats(self) -> TranslateStats {
                 let mut s = TranslateStats { documents: 0, $( $name: self.$name, )* };
                 s.documents = s.segments + s.subsegments;
                 s

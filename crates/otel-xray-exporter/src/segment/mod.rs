@@ -34,7 +34,7 @@ pub use values::{
 // Word-aligned so `as_str` checks the digits a word at a time, not byte by byte.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 #[repr(align(8))]
-pub struct Id([u8; 16]);
+pub struct Id(pub(crate) [u8; 16]);
 
 impl Id {
     /// The ID of an OpenTelemetry span.
@@ -94,7 +94,7 @@ pub enum DocumentType {
 }
 
 impl DocumentType {
-    fn is_segment(&self) -> bool {
+    pub(crate) fn is_segment(&self) -> bool {
         *self == DocumentType::Segment
     }
 }

@@ -166,8 +166,24 @@ impl Prepared {
         resource.len() == self.order.len()
             && resource.iter().zip(&self.order).all(|((k, v), &at)| {
                 let (key, value) = &self.sorted[at];
-                key == k && value == v
+                same_str(key.as_str(), k.as_str()) && same_value(value, v)
             })
+    }
+}
+
+/// `a == b`, without reading the bytes when both are the same live string (as
+/// for the keys and values of a resource's clones, which share them).
+fn same_str(a: &str, b: &str) -> bool {
+    (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+}
+
+/// `a == b`, strings compared as in [`same_str`].
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(a), Value::String(b)) => same_str(a.as_str(), b.as_str()),
+        (Value::I64(a), Value::I64(b)) => a == b,
+        (Value::Bool(a), Value::Bool(b)) => a == b,
+        _ => a == b,
     }
 }
 
