@@ -2,6 +2,10 @@
 //! side by side in one run.
 //!
 //! `cargo bench -j2 --bench propagator -- --warm-up-time 1 --measurement-time 3`
+//!
+//! Each `extract_*` / `inject_*` group has a `floor`, the least work the job needs
+//! with that carrier; `BASELINE=floor scripts/bench-ratio.sh propagator inject_hashmap`
+//! gives the median ratio.
 
 use std::collections::HashMap;
 use std::hint::black_box;
@@ -10,6 +14,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use opentelemetry::Context;
+use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use otel_xray_propagator::TRACE_HEADER_NAME;
 
 const HEADER: &str = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
@@ -35,25 +41,55 @@ impl Injector for Slot {
     }
 }
 
+fn remote_context() -> SpanContext {
+    SpanContext::new(
+        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
+        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
+        TraceFlags::SAMPLED,
+        true,
+        TraceState::NONE,
+    )
+}
+
 fn extract(c: &mut Criterion) {
     let ours = otel_xray_propagator::XrayPropagator::default();
     let theirs = opentelemetry_aws::trace::XrayPropagator::default();
     let base = Context::new();
     let map = HashMap::from([("x-amzn-trace-id".to_string(), HEADER.to_string())]);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("x-amzn-trace-id", HEADER.parse().unwrap());
     let fixed = StaticCarrier(HEADER);
-    for (name, p) in [
-        ("ours", &ours as &dyn TextMapPropagator),
-        ("opentelemetry-aws", &theirs),
-    ] {
+    let propagators = [
+        ("otel_xray", &ours as &dyn TextMapPropagator),
+        ("opentelemetry_aws", &theirs),
+    ];
+    for (name, p) in propagators {
         // Both must produce the same sampled remote context.
-        let cx = p.extract_with_context(&base, &fixed);
-        assert!(cx.span().span_context().is_sampled());
-        let mut g = c.benchmark_group("extract");
-        g.bench_function(format!("static-carrier/{name}"), |b| {
-            b.iter(|| p.extract_with_context(black_box(&base), black_box(&fixed)))
-        });
-        g.bench_function(format!("hashmap/{name}"), |b| {
-            b.iter(|| p.extract_with_context(black_box(&base), black_box(&map)))
+        for carrier in [&fixed as &dyn Extractor, &map, &HeaderExtractor(&headers)] {
+            let cx = p.extract_with_context(&base, carrier);
+            assert_eq!(cx.span().span_context(), &remote_context(), "{name}");
+        }
+    }
+    let sc = remote_context();
+    let carriers: [(&str, &dyn Extractor); 3] = [
+        ("static", &fixed),
+        ("hashmap", &map),
+        ("headermap", &HeaderExtractor(&headers)),
+    ];
+    for (carrier_name, carrier) in carriers {
+        let mut g = c.benchmark_group(format!("extract_{carrier_name}"));
+        for (name, p) in propagators {
+            g.bench_function(name, |b| {
+                b.iter(|| p.extract_with_context(black_box(&base), black_box(carrier)))
+            });
+        }
+        // The floor: the carrier lookup and the remote `Context` built from the
+        // span context the header describes, without parsing it.
+        g.bench_function("floor", |b| {
+            b.iter(|| {
+                black_box(black_box(carrier).get("x-amzn-trace-id"));
+                black_box(&base).with_remote_span_context(black_box(&sc).clone())
+            })
         });
         g.finish();
     }
@@ -62,34 +98,73 @@ fn extract(c: &mut Criterion) {
 fn inject(c: &mut Criterion) {
     let ours = otel_xray_propagator::XrayPropagator::default();
     let theirs = opentelemetry_aws::trace::XrayPropagator::default();
-    let sc = SpanContext::new(
-        TraceId::from_hex("5759e988bd862e3fe1be46a994272793").unwrap(),
-        SpanId::from_hex("53995c3f42cd8ad8").unwrap(),
-        TraceFlags::SAMPLED,
+    let mut sc = remote_context();
+    sc = SpanContext::new(
+        sc.trace_id(),
+        sc.span_id(),
+        sc.trace_flags(),
         false,
         TraceState::NONE,
     );
     let cx = Context::new().with_remote_span_context(sc);
-    for (name, p) in [
-        ("ours", &ours as &dyn TextMapPropagator),
-        ("opentelemetry-aws", &theirs),
-    ] {
+    let propagators = [
+        ("otel_xray", &ours as &dyn TextMapPropagator),
+        ("opentelemetry_aws", &theirs),
+    ];
+    for (name, p) in propagators {
         let mut slot = Slot(None);
         p.inject_context(&cx, &mut slot);
-        assert_eq!(slot.0.as_deref(), Some(HEADER));
-        let mut g = c.benchmark_group("inject");
-        g.bench_function(format!("slot/{name}"), |b| {
+        assert_eq!(slot.0.as_deref(), Some(HEADER), "{name}");
+    }
+
+    let mut g = c.benchmark_group("inject_slot");
+    for (name, p) in propagators {
+        let mut slot = Slot(None);
+        g.bench_function(name, |b| {
             b.iter(|| p.inject_context(black_box(&cx), black_box(&mut slot)))
         });
-        g.bench_function(format!("hashmap/{name}"), |b| {
+    }
+    g.finish();
+
+    // The floors: the header `String` built from a finished value and set in the
+    // carrier under the header name, what any propagator must do at least.
+    let mut g = c.benchmark_group("inject_hashmap");
+    for (name, p) in propagators {
+        g.bench_function(name, |b| {
             b.iter(|| {
                 let mut m = HashMap::with_capacity(1);
                 p.inject_context(black_box(&cx), &mut m);
                 m
             })
         });
-        g.finish();
     }
+    g.bench_function("floor", |b| {
+        b.iter(|| {
+            let mut m: HashMap<String, String> = HashMap::with_capacity(1);
+            m.set(TRACE_HEADER_NAME, black_box(HEADER).to_owned());
+            m
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("inject_headermap");
+    for (name, p) in propagators {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut m = http::HeaderMap::with_capacity(1);
+                p.inject_context(black_box(&cx), &mut HeaderInjector(&mut m));
+                m
+            })
+        });
+    }
+    g.bench_function("floor", |b| {
+        b.iter(|| {
+            let mut m = http::HeaderMap::with_capacity(1);
+            HeaderInjector(&mut m).set(TRACE_HEADER_NAME, black_box(HEADER).to_owned());
+            m
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, extract, inject);

@@ -118,6 +118,67 @@ fn http_server_span() -> SpanData {
     s
 }
 
+/// A typical HTTP server span without events: remote parent, the current-semconv
+/// HTTP attributes, two annotations and three custom attributes (metadata).
+fn http_server_no_events_span() -> SpanData {
+    let mut s = base(
+        SpanKind::Server,
+        Some(0x1a2b_3c4d_5e6f_7081),
+        "GET /users/{id}",
+    );
+    s.parent_span_is_remote = true;
+    s.attributes = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("url.scheme", "https"),
+        KeyValue::new("url.path", "/users/42"),
+        KeyValue::new("url.query", "expand=orders"),
+        KeyValue::new("server.address", "api.shop.example.com"),
+        KeyValue::new("server.port", 443),
+        KeyValue::new("http.route", "/users/{id}"),
+        KeyValue::new("http.response.status_code", 200),
+        KeyValue::new("client.address", "203.0.113.7"),
+        KeyValue::new(
+            "user_agent.original",
+            "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+        ),
+        KeyValue::new("aws.xray.annotation.tenant", "acme"),
+        KeyValue::new("aws.xray.annotation.plan", "gold"),
+        KeyValue::new("enduser.id", "user-42"),
+        KeyValue::new("retry.count", 0),
+        KeyValue::new("cache.hit", false),
+    ];
+    s
+}
+
+/// A client span for a DynamoDB call made with the AWS SDK (a remote subsegment
+/// with the `aws` block).
+fn aws_client_span() -> SpanData {
+    let mut s = base(
+        SpanKind::Client,
+        Some(0x1a2b_3c4d_5e6f_7081),
+        "DynamoDB.GetItem",
+    );
+    s.attributes = vec![
+        KeyValue::new("rpc.system", "aws-api"),
+        KeyValue::new("rpc.service", "DynamoDB"),
+        KeyValue::new("rpc.method", "GetItem"),
+        KeyValue::new("cloud.region", "eu-west-1"),
+        KeyValue::new(
+            "aws.request_id",
+            "Q8RIL0PVSCLEBN5OT4BCLPD3KFVV4KQNSO5AEMVJF66Q9ASUAAJG",
+        ),
+        KeyValue::new(
+            "aws.dynamodb.table_names",
+            Value::Array(opentelemetry::Array::String(vec!["users".into()])),
+        ),
+        KeyValue::new("server.address", "dynamodb.eu-west-1.amazonaws.com"),
+        KeyValue::new("server.port", 443),
+        KeyValue::new("http.request.method", "POST"),
+        KeyValue::new("http.response.status_code", 200),
+    ];
+    s
+}
+
 /// A small internal span (subsegment) with two attributes.
 fn internal_span() -> SpanData {
     let mut s = base(
@@ -157,6 +218,8 @@ fn bench(c: &mut Criterion) {
 
     for (label, span) in [
         ("http_server", http_server_span()),
+        ("http_server_no_events", http_server_no_events_span()),
+        ("aws_client", aws_client_span()),
         ("internal", internal_span()),
     ] {
         let spans = [span];

@@ -22,7 +22,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use super::annotations::Selected;
 use super::attrs::SpanAttrs;
-use super::keys::{SpanKey, METADATA_PREFIX, OTEL_NAMESPACE, RESOURCE_PREFIX};
+use super::keys::{SpanKey, METADATA_PREFIX, OTEL_NAMESPACE};
 use super::resource::ResourceAttrs;
 use crate::config::REDACTED;
 use crate::segment::{epoch_seconds, Entry, EntryKey, EntryValue, Metadata};
@@ -85,7 +85,7 @@ pub(crate) fn make_metadata<'a>(
     if is_segment && config.resource_in_metadata {
         // Sorted, so the same resource always gives the same document (diffable
         // CLI output, stable tests).
-        for (k, v) in res.sorted() {
+        for (k, metadata_key, v) in res.sorted() {
             if selected.resource_keys.contains(&k)
                 || matches!(v, Value::String(s) if s.as_str().is_empty())
             {
@@ -98,7 +98,7 @@ pub(crate) fn make_metadata<'a>(
                 EntryValue::Attribute(v)
             };
             default.push(Entry {
-                key: EntryKey::Prefixed(RESOURCE_PREFIX, k),
+                key: EntryKey::Plain(metadata_key),
                 value,
             });
         }
