@@ -7,6 +7,9 @@
 //! Both translators write every attribute (opentelemetry-aws with
 //! `metadata_all_attrs`, as otel-xray does by default) into a reused buffer, and
 //! opentelemetry-aws skips its trace-ID age check so the same spans pass.
+//!
+//! Before timing, [`assert_equivalent`] checks that both sides write the same
+//! document for each span, except where they differ by design (listed there).
 
 use std::borrow::Cow;
 use std::hint::black_box;
@@ -208,6 +211,96 @@ fn resource() -> Resource {
         .build()
 }
 
+/// Panics unless `ours` and `theirs` are the same document, apart from these
+/// differences by design:
+/// * times: ours are whole microseconds, theirs carry sub-microsecond digits
+///   (equal within 2 µs, the rounding of two f64 epoch values);
+/// * `metadata`: ours nests span attributes under `default` and resource
+///   attributes as `otel.resource.*`, and leaves out attributes it turned into
+///   fields; theirs writes every attribute flat (which the schema rejects). Every
+///   span attribute ours keeps has the same value in theirs;
+/// * `http`: theirs adds `x_forwarded_for: true` for `client.address`, ours adds
+///   `response.content_length` from `http.response.body.size`; the rest is equal;
+/// * `cause`: exception ids are random; theirs repeats the message as a first
+///   stack frame and loses the path and line of the last frame; the other
+///   frames are equal;
+/// * `aws`, `origin`, `service`: ours puts the resource's origin and
+///   `service.version` on every document and `aws.xray.auto_instrumentation`;
+///   theirs writes `elastic_beanstalk.version_label` / `region` instead. The
+///   `aws.xray` SDK name and version are equal.
+///
+/// Every other top-level field (name, ids, parent, type, namespace, flags,
+/// annotations, ...) must be equal.
+fn assert_equivalent(label: &str, ours: &serde_json::Value, theirs: &serde_json::Value) {
+    use serde_json::Value;
+    const BY_DESIGN: &[&str] = &[
+        "start_time",
+        "end_time",
+        "metadata",
+        "http",
+        "cause",
+        "aws",
+        "origin",
+        "service",
+    ];
+    let (o, t) = (ours.as_object().unwrap(), theirs.as_object().unwrap());
+    for key in o.keys().chain(t.keys()) {
+        if !BY_DESIGN.contains(&key.as_str()) {
+            assert_eq!(o.get(key), t.get(key), "{label}: {key}");
+        }
+    }
+    for key in ["start_time", "end_time"] {
+        let (a, b) = (o[key].as_f64().unwrap(), t[key].as_f64().unwrap());
+        assert!((a - b).abs() < 2e-6, "{label}: {key} {a} vs {b}");
+    }
+    if let Some(Value::Object(meta)) = o.get("metadata").and_then(|m| m.get("default")) {
+        for (k, v) in meta
+            .iter()
+            .filter(|(k, _)| !k.starts_with("otel.resource."))
+        {
+            assert_eq!(Some(v), t["metadata"].get(k), "{label}: metadata {k}");
+        }
+    }
+    if o.contains_key("http") || t.contains_key("http") {
+        for field in ["method", "url", "user_agent", "client_ip"] {
+            assert_eq!(
+                o["http"]["request"].get(field),
+                t["http"]["request"].get(field),
+                "{label}: http.request.{field}"
+            );
+        }
+        assert_eq!(
+            o["http"]["response"]["status"],
+            t["http"]["response"]["status"]
+        );
+    }
+    if o.contains_key("cause") || t.contains_key("cause") {
+        let (oe, te) = (&o["cause"]["exceptions"], &t["cause"]["exceptions"]);
+        assert_eq!(oe.as_array().unwrap().len(), te.as_array().unwrap().len());
+        for (a, b) in oe.as_array().unwrap().iter().zip(te.as_array().unwrap()) {
+            assert_eq!(
+                (&a["type"], &a["message"]),
+                (&b["type"], &b["message"]),
+                "{label}"
+            );
+            let ours_frames = a["stack"].as_array().unwrap();
+            let theirs_frames = &b["stack"].as_array().unwrap()[1..];
+            let labels = |f: &[Value]| f.iter().map(|x| x["label"].clone()).collect::<Vec<_>>();
+            assert_eq!(labels(ours_frames), labels(theirs_frames), "{label}");
+            let n = ours_frames.len().saturating_sub(1);
+            assert_eq!(ours_frames[..n], theirs_frames[..n], "{label}");
+        }
+    }
+    if let (Some(a), Some(b)) = (o.get("aws"), t.get("aws")) {
+        for field in ["sdk", "sdk_version"] {
+            assert_eq!(
+                a["xray"][field], b["xray"][field],
+                "{label}: aws.xray.{field}"
+            );
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let res = resource();
     let ours = Translator::new(TranslatorConfig::default());
@@ -230,6 +323,16 @@ fn bench(c: &mut Criterion) {
             theirs.translate_spans(&spans).len(),
             1,
             "opentelemetry-aws dropped {label}"
+        );
+
+        let mut theirs_buf = Vec::new();
+        for doc in theirs.translate_spans(&spans) {
+            doc.to_writer(&mut theirs_buf);
+        }
+        assert_equivalent(
+            label,
+            &serde_json::from_slice(&buf).unwrap(),
+            &serde_json::from_slice(&theirs_buf).unwrap(),
         );
 
         let mut g = c.benchmark_group(label);
