@@ -6,7 +6,12 @@
     doc = include_str!("../README.md")
 )]
 #![cfg_attr(
-    not(all(feature = "api", feature = "collector", feature = "otlp", feature = "sampler")),
+    not(all(
+        feature = "api",
+        feature = "collector",
+        feature = "otlp",
+        feature = "sampler"
+    )),
     doc = "AWS X-Ray for OpenTelemetry in Rust: the facade over the `otel-xray-*` crates, one \
            module per crate, picked with feature flags. The full guide is the README (build the \
            documentation with `--all-features` to read it here)."
