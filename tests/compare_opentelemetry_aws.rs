@@ -21,7 +21,8 @@ use opentelemetry_sdk::trace::{
     Sampler, SdkTracerProvider, ShouldSample, SpanData, SpanEvents, SpanLinks,
 };
 use opentelemetry_sdk::Resource;
-use otel_xray::{Translator, TranslatorConfig, XrayExporter, XrayPropagator};
+use otel_xray::exporter::{Translator, TranslatorConfig, XrayExporter};
+use otel_xray::propagator::XrayPropagator;
 use serde_json::Value;
 
 const ROOT: &str = "1-5759e988-bd862e3fe1be46a994272793";
@@ -100,7 +101,7 @@ fn root_only_header_theirs_is_an_invalid_parent_ours_continues_the_trace_as_a_ro
     // The header defers the decision: the root sampler (always on here) makes it.
     let root: Box<dyn ShouldSample> = Box::new(Sampler::AlwaysOn);
     let provider = SdkTracerProvider::builder()
-        .with_sampler(otel_xray::XrayParentBased::new(root))
+        .with_sampler(otel_xray::propagator::XrayParentBased::new(root))
         .with_simple_exporter(exporter)
         .build();
     let ours = extract_ours(&header);
