@@ -23,7 +23,9 @@ pub enum DropReason {
     WriteFailed,
     /// Throttling, 5xx or connection errors went on past the retry budget.
     RetryBudgetExhausted,
-    /// The export timeout ran out before X-Ray confirmed the document.
+    /// The export timeout ran out before X-Ray confirmed the document. The
+    /// outcome is unknown rather than lost: a call whose answer stalled may
+    /// still have been stored.
     Timeout,
     /// The AWS configuration could not be loaded or the request could not be
     /// built (missing region, bad credentials provider).
@@ -166,6 +168,9 @@ pub struct DeliveryStats {
     pub sent: u64,
     /// Re-sends of documents after throttling, 5xx, connection errors or a
     /// retryable `UnprocessedTraceSegments` entry (one per document per re-send).
+    /// When a call reached X-Ray but its answer was lost, the re-send stores a
+    /// second, byte-identical copy; X-Ray keeps the last copy of a document id,
+    /// so the stored trace is the same (`tests/delivery_faults.rs` shows it).
     pub retried: u64,
     /// Documents refused by X-Ray, by its error code (`UnprocessedTraceSegments`
     /// with a code that retrying cannot fix, or a 4xx for the whole call).

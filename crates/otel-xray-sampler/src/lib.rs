@@ -35,6 +35,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Two behaviours the X-Ray SDKs do not agree on, decided here as the OpenTelemetry Java contrib
+//! X-Ray sampler decides them (pinned by `tests/rule_matching.rs` and `tests/targets_limits.rs`): a
+//! request value that is missing matches only the pattern `*`, while an empty value is matched as
+//! the empty string (the Python X-Ray SDK lets both match any pattern); and once a rule's reservoir
+//! quota has expired, the rule samples at its fixed rate and does not borrow again until X-Ray
+//! sends a new quota (the Python SDK borrows one request per second again).
+//!
 //! To reach X-Ray through the X-Ray daemon or an ADOT collector's proxy instead of the public
 //! endpoint, give [`XrayRemoteSamplerBuilder::with_client`] a client configured with
 //! `endpoint_url("http://localhost:2000")`.
