@@ -15,9 +15,8 @@
 # are the tool for smaller steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Built with --all-features, as `cargo bench --all-features -- --test` in CI builds it, so
-# the guard reuses that build.
-export BASELINE=serialise_only MAX_RATIO="${MAX_RATIO:-3}" FEATURES="--all-features"
+# Built with the exporter only: the smallest release build that has the translator.
+export BASELINE=serialise_only MAX_RATIO="${MAX_RATIO:-3}" FEATURES="--features exporter"
 status=0
 for group in internal http_server; do
     scripts/bench-ratio.sh translate "$group" "${ROUNDS:-7}" || status=1
