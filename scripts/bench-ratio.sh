@@ -10,7 +10,7 @@
 # can differ by 30 % on a shared VM; the median of alternating rounds does not.
 #
 # With MAX_RATIO set, exits 1 when the median is above it.
-# FEATURES (default --all-features) selects what the bench is built with.
+# CARGO_FLAGS (default --all-features) selects the package and features the bench is built with.
 set -euo pipefail
 bench=${1:?bench name, e.g. translate}
 group=${2:?group, e.g. internal}
@@ -18,8 +18,8 @@ rounds=${3:-15}
 baseline=${BASELINE:-opentelemetry_aws}
 cd "$(dirname "$0")/.."
 
-# shellcheck disable=SC2086 # FEATURES is a list of cargo flags
-bin=$(cargo bench -j2 ${FEATURES:---all-features} --bench "$bench" --no-run 2>&1 |
+# shellcheck disable=SC2086 # CARGO_FLAGS is a list of cargo flags
+bin=$(cargo bench -j2 ${CARGO_FLAGS:---all-features} --bench "$bench" --no-run 2>&1 |
     sed -n 's/.*Executable .*(\(.*\))$/\1/p' | tail -1)
 [ -x "$bin" ] || { echo "no bench binary for $bench" >&2; exit 1; }
 

@@ -5,6 +5,9 @@
 //!   with instructions; it never skips silently.
 //! * [`assert_segment_valid`] / [`segment_schema_errors`] check a document against
 //!   the official X-Ray segment schema (draft-04).
+//! * [`spans`] holds the spans the benchmarks translate.
+
+pub mod spans;
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
