@@ -27,6 +27,7 @@ mod links;
 mod metadata;
 mod name;
 mod name_chars;
+mod nesting;
 mod resource;
 mod sql;
 
@@ -47,6 +48,7 @@ pub use keys::{
     ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, METADATA_PREFIX, OTEL_NAMESPACE, RESOURCE_PREFIX,
 };
 pub use name::{is_name_char, sanitize_name, MAX_NAME_CHARS};
+pub use nesting::MAX_NESTING_DEPTH;
 
 use self::attrs::SpanAttrs;
 use self::keys::SpanKey;
