@@ -127,30 +127,28 @@ impl XrayExporter {
         let mut docs = Vec::with_capacity(batch.len());
         // One buffer for the batch; each document is copied out at its size.
         let mut buf = Vec::with_capacity(4096);
-        for span in batch {
-            match self
-                .translator
-                .translate_into(span, &self.resource, &mut buf)
-            {
-                Ok(translated) => {
-                    if translated.trimmed {
-                        self.counters.add_trimmed(1);
-                    }
-                    // The writer only ever emits UTF-8 (see `Translator::translate_json`).
-                    match std::str::from_utf8(&buf) {
-                        Ok(doc) => docs.push(Document::single(doc.to_owned())),
-                        Err(e) => {
-                            warn_dropped(span, &e);
-                            tally.dropped(DropReason::Untranslatable, 1);
+        self.translator
+            .translate_batch(batch, &self.resource, &mut buf, |span, outcome, doc| {
+                match outcome {
+                    Ok(translated) => {
+                        if translated.trimmed {
+                            self.counters.add_trimmed(1);
+                        }
+                        // The writer only ever emits UTF-8 (see `Translator::translate_json`).
+                        match std::str::from_utf8(doc) {
+                            Ok(doc) => docs.push(Document::single(doc.to_owned())),
+                            Err(e) => {
+                                warn_dropped(span, &e);
+                                tally.dropped(DropReason::Untranslatable, 1);
+                            }
                         }
                     }
+                    Err(e) => {
+                        warn_dropped(span, &e);
+                        tally.dropped(drop_reason(&e), 1);
+                    }
                 }
-                Err(e) => {
-                    warn_dropped(span, &e);
-                    tally.dropped(drop_reason(&e), 1);
-                }
-            }
-        }
+            });
         docs
     }
 }
