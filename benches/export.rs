@@ -6,6 +6,13 @@
 //! * `udp/documents`: pre-serialised documents → datagrams (transport only).
 //! * `udp/spans`: `SpanExporter::export` of finished spans: translation +
 //!   datagrams, one core.
+//! * `udp_request/*`: `SpanExporter::export` of the spans of typical requests
+//!   (per request one server span, an internal child with two client
+//!   children, and one more client child), translation + datagrams, against
+//!   opentelemetry-aws 0.21's `XrayExporter` with its `XrayDaemonClient`, both
+//!   without and with subsegment nesting (`with_subsegment_nesting(true)`;
+//!   theirs `always_nest_subsegments()`), both writing every attribute
+//!   (`metadata_all_attrs()` on their side) with the same resource.
 //! * `batch_processor/{xray_udp,noop}`: start+end spans on a provider with a
 //!   batch processor, then `force_flush`; the difference is the exporter's
 //!   per-span share.
@@ -163,5 +170,199 @@ fn batch_processor(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, udp, batch_processor);
+/// The spans of `requests` typical requests, children before parents (as a
+/// batch processor receives them): per request a server span with an
+/// internal child (itself the parent of a database and a cache call) and an
+/// outgoing HTTP call. Five spans per request.
+fn request_spans(requests: u64) -> Vec<SpanData> {
+    let end = SystemTime::now();
+    let secs = end.duration_since(UNIX_EPOCH).unwrap().as_secs() as u128;
+    let mut out = Vec::new();
+    for r in 0..requests {
+        let trace = TraceId::from((secs << 96) | u128::from(r + 1));
+        let id = |k: u64| SpanId::from((r << 8) | k);
+        let span = |k: u64, parent: Option<u64>, kind: SpanKind, name: &'static str, attributes| {
+            SpanData {
+                span_context: SpanContext::new(
+                    trace,
+                    id(k),
+                    TraceFlags::SAMPLED,
+                    false,
+                    TraceState::default(),
+                ),
+                parent_span_id: parent.map_or(SpanId::from(0x5eed), id),
+                // The server span continues a trace from an upstream caller.
+                parent_span_is_remote: parent.is_none(),
+                span_kind: kind,
+                name: name.into(),
+                start_time: end - Duration::from_millis(20 - k),
+                end_time: end - Duration::from_millis(k),
+                attributes,
+                dropped_attributes_count: 0,
+                events: Default::default(),
+                links: Default::default(),
+                status: Status::Unset,
+                instrumentation_scope: opentelemetry::InstrumentationScope::builder("bench")
+                    .build(),
+            }
+        };
+        out.push(span(
+            3,
+            Some(2),
+            SpanKind::Client,
+            "SELECT orders",
+            vec![
+                KeyValue::new("db.system", "postgresql"),
+                KeyValue::new("db.name", "shop"),
+                KeyValue::new("db.statement", "SELECT * FROM orders WHERE id = $1"),
+                KeyValue::new("server.address", "db.internal"),
+            ],
+        ));
+        out.push(span(
+            4,
+            Some(2),
+            SpanKind::Client,
+            "GET",
+            vec![
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("url.full", "http://cache.internal/orders/42"),
+                KeyValue::new("http.response.status_code", 200),
+                KeyValue::new("server.address", "cache.internal"),
+            ],
+        ));
+        out.push(span(
+            2,
+            Some(1),
+            SpanKind::Internal,
+            "load_order",
+            vec![
+                KeyValue::new("order.id", 42),
+                KeyValue::new("cache.hit", false),
+            ],
+        ));
+        out.push(span(
+            5,
+            Some(1),
+            SpanKind::Client,
+            "POST",
+            vec![
+                KeyValue::new("http.request.method", "POST"),
+                KeyValue::new("url.full", "https://pay.example/charge?order=42"),
+                KeyValue::new("http.response.status_code", 201),
+                KeyValue::new("server.address", "pay.example"),
+                KeyValue::new("retry.count", 0),
+            ],
+        ));
+        out.push(span(
+            1,
+            None,
+            SpanKind::Server,
+            "GET /orders/{id}",
+            vec![
+                KeyValue::new("http.request.method", "GET"),
+                KeyValue::new("url.scheme", "https"),
+                KeyValue::new("url.path", "/orders/42"),
+                KeyValue::new("server.address", "api.shop.example"),
+                KeyValue::new("server.port", 443),
+                KeyValue::new("http.route", "/orders/{id}"),
+                KeyValue::new("http.response.status_code", 200),
+                KeyValue::new("client.address", "203.0.113.7"),
+                KeyValue::new(
+                    "user_agent.original",
+                    "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
+                ),
+                KeyValue::new("aws.xray.annotation.tenant", "acme"),
+                KeyValue::new("customer.tier", "gold"),
+            ],
+        ));
+    }
+    out
+}
+
+fn bench_resource() -> opentelemetry_sdk::Resource {
+    opentelemetry_sdk::Resource::builder_empty()
+        .with_service_name("orders")
+        .with_attributes([
+            KeyValue::new("service.version", "1.4.2"),
+            KeyValue::new("cloud.provider", "aws"),
+            KeyValue::new("cloud.platform", "aws_ecs"),
+            KeyValue::new("deployment.environment.name", "prod"),
+        ])
+        .build()
+}
+
+fn udp_request(c: &mut Criterion) {
+    use opentelemetry_aws::xray_exporter::daemon_client::XrayDaemonClient;
+    use opentelemetry_aws::xray_exporter::{SegmentTranslator, XrayExporter as TheirExporter};
+
+    const REQUESTS: u64 = 100;
+    let rx = sink();
+    let addr = rx.local_addr().unwrap();
+    let res = bench_resource();
+    let ours = |nesting: bool| {
+        let mut e = XrayExporter::builder()
+            .with_daemon_address(addr.to_string())
+            .with_subsegment_nesting(nesting)
+            .build()
+            .unwrap();
+        e.set_resource(&res);
+        e
+    };
+    let theirs = |nesting: bool| {
+        let mut translator = SegmentTranslator::new().metadata_all_attrs();
+        if nesting {
+            translator = translator.always_nest_subsegments();
+        }
+        let mut e =
+            TheirExporter::new(XrayDaemonClient::new(addr).unwrap()).with_translator(translator);
+        e.set_resource(&res);
+        e
+    };
+    let (flat, nested) = (ours(false), ours(true));
+    let (their_flat, their_nested) = (theirs(false), theirs(true));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let spans = request_spans(REQUESTS);
+
+    let mut group = c.benchmark_group("udp_request");
+    group.throughput(Throughput::Elements(spans.len() as u64));
+    group.bench_function("otel_xray", |b| {
+        b.iter_batched(
+            || spans.clone(),
+            |s| rt.block_on(flat.export(s)).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("otel_xray_nested", |b| {
+        b.iter_batched(
+            || spans.clone(),
+            |s| rt.block_on(nested.export(s)).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    // Their client stops at the first failed send and says so: unwrap, so
+    // a shortened run cannot pass for a fast one.
+    group.bench_function("opentelemetry_aws", |b| {
+        b.iter_batched(
+            || spans.clone(),
+            |s| rt.block_on(their_flat.export(s)).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("opentelemetry_aws_nested", |b| {
+        b.iter_batched(
+            || spans.clone(),
+            |s| rt.block_on(their_nested.export(s)).unwrap(),
+            BatchSize::LargeInput,
+        )
+    });
+    group.finish();
+    for (name, e) in [("flat", &flat), ("nested", &nested)] {
+        let stats = e.counters().snapshot();
+        assert_eq!(stats.dropped_total(), 0, "{name}: {stats:?}");
+    }
+}
+
+criterion_group!(benches, udp, udp_request, batch_processor);
 criterion_main!(benches);

@@ -5,7 +5,8 @@
 #
 # Each round runs the group's `otel_xray` benchmark and a baseline (default
 # `opentelemetry_aws`; set BASELINE=serialise_only for plain serialisation) back
-# to back as short criterion runs, so both see the same load; the script prints
+# to back as short criterion runs (OURS names another benchmark of ours, e.g.
+# `otel_xray_nested` in the export bench's `udp_request` group), so both see the same load; the script prints
 # every round's ratio and their median. One long run of each, minutes apart,
 # can differ by 30 % on a shared VM; the median of alternating rounds does not.
 #
@@ -16,6 +17,7 @@ bench=${1:?bench name, e.g. translate}
 group=${2:?group, e.g. internal}
 rounds=${3:-15}
 baseline=${BASELINE:-opentelemetry_aws}
+ours_name=${OURS:-otel_xray}
 cd "$(dirname "$0")/.."
 
 # shellcheck disable=SC2086 # CARGO_FLAGS is a list of cargo flags
@@ -29,7 +31,7 @@ nanos() { # criterion's point estimate in ns, for each benchmark in the output
 
 ratios=()
 for _ in $(seq "$rounds"); do
-    ours=$("$bin" --bench --warm-up-time 0.3 --measurement-time 1 "^$group/otel_xray\$" 2>&1 | nanos)
+    ours=$("$bin" --bench --warm-up-time 0.3 --measurement-time 1 "^$group/$ours_name\$" 2>&1 | nanos)
     theirs=$("$bin" --bench --warm-up-time 0.3 --measurement-time 1 "^$group/$baseline\$" 2>&1 | nanos)
     r=$(awk -v o="$ours" -v t="$theirs" 'BEGIN { printf "%.3f", o / t }')
     printf '%s: ours %.0f ns, %s %.0f ns, ratio %s\n' "$group" "$ours" "$baseline" "$theirs" "$r"

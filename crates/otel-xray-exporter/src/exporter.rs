@@ -15,7 +15,7 @@ use crate::transport::daemon_address::AddressError;
 #[cfg(feature = "daemon")]
 use crate::transport::daemon_address::DaemonAddress;
 use crate::transport::writer::WriterTransport;
-use crate::transport::{DeliveryReport, DeliveryTally, Transport};
+use crate::transport::{DeliveryReport, DeliveryTally, Document, Transport};
 
 use crate::{Translator, TranslatorConfig};
 
@@ -30,7 +30,8 @@ pub const DEFAULT_EXPORT_TIMEOUT: Duration = Duration::from_secs(10);
 /// handed to a span processor.
 ///
 /// # Accounting
-/// Every span ends up counted once in [`DeliveryStats`](crate::DeliveryStats):
+/// Every span ends up counted once in [`DeliveryStats`](crate::DeliveryStats)
+/// (a document with nested subsegments counts each of its spans):
 /// `sent`, `rejected` (by X-Ray error code) or `dropped` (by [`DropReason`]).
 /// Failures are also logged through `tracing` (target `otel_xray_exporter`),
 /// and `export` returns an error naming the numbers when anything was lost.
@@ -67,6 +68,7 @@ pub struct XrayExporter {
     resource: Resource,
     counters: DeliveryCounters,
     timeout: Duration,
+    subsegment_nesting: bool,
     is_shutdown: AtomicBool,
 }
 
@@ -75,6 +77,7 @@ impl fmt::Debug for XrayExporter {
         f.debug_struct("XrayExporter")
             .field("transport", &self.transport.kind())
             .field("timeout", &self.timeout)
+            .field("subsegment_nesting", &self.subsegment_nesting)
             .finish_non_exhaustive()
     }
 }
@@ -93,7 +96,8 @@ impl XrayExporter {
     /// Sends already-serialised segment documents through this exporter's
     /// transport, with the same accounting as [`SpanExporter::export`].
     ///
-    /// Useful to forward documents produced elsewhere.
+    /// Useful to forward documents produced elsewhere. Each document counts
+    /// as one span, whatever it nests.
     pub async fn send_documents(&self, documents: Vec<String>) -> DeliveryReport {
         let mut tally = DeliveryTally::new(&self.counters);
         if self.is_shutdown.load(Ordering::Acquire) {
@@ -101,6 +105,7 @@ impl XrayExporter {
             return tally.report;
         }
         let deadline = Instant::now() + self.timeout;
+        let documents = documents.into_iter().map(Document::single).collect();
         self.transport
             .deliver(documents, &mut tally, deadline)
             .await;
@@ -108,39 +113,50 @@ impl XrayExporter {
     }
 
     /// Documents for `batch`; untranslatable spans are counted and skipped.
-    fn translate(&self, batch: &[SpanData], tally: &mut DeliveryTally) -> Vec<String> {
+    fn translate(&self, batch: &[SpanData], tally: &mut DeliveryTally) -> Vec<Document> {
+        if self.subsegment_nesting {
+            let nested = self
+                .translator
+                .translate_nested(batch, &self.resource, |span, e| {
+                    warn_dropped(span, &e);
+                    tally.dropped(drop_reason(&e), 1);
+                });
+            self.counters.add_trimmed(nested.trimmed);
+            return nested.docs;
+        }
         let mut docs = Vec::with_capacity(batch.len());
         // One buffer for the batch; each document is copied out at its size.
         let mut buf = Vec::with_capacity(4096);
-        for span in batch {
-            match self
-                .translator
-                .translate_into(span, &self.resource, &mut buf)
-            {
-                Ok(translated) => {
-                    if translated.trimmed {
-                        self.counters.add_trimmed(1);
-                    }
-                    // The writer only ever emits UTF-8 (see `Translator::translate_json`).
-                    match std::str::from_utf8(&buf) {
-                        Ok(doc) => docs.push(doc.to_owned()),
-                        Err(e) => {
-                            warn_dropped(span, &e);
-                            tally.dropped(DropReason::Untranslatable, 1);
+        self.translator
+            .translate_batch(batch, &self.resource, &mut buf, |span, outcome, doc| {
+                match outcome {
+                    Ok(translated) => {
+                        if translated.trimmed {
+                            self.counters.add_trimmed(1);
+                        }
+                        // The writer only ever emits UTF-8 (see `Translator::translate_json`).
+                        match std::str::from_utf8(doc) {
+                            Ok(doc) => docs.push(Document::single(doc.to_owned())),
+                            Err(e) => {
+                                warn_dropped(span, &e);
+                                tally.dropped(DropReason::Untranslatable, 1);
+                            }
                         }
                     }
+                    Err(e) => {
+                        warn_dropped(span, &e);
+                        tally.dropped(drop_reason(&e), 1);
+                    }
                 }
-                Err(e) => {
-                    warn_dropped(span, &e);
-                    let reason = match e {
-                        crate::TranslateError::TooLarge { .. } => DropReason::TooLarge,
-                        _ => DropReason::Untranslatable,
-                    };
-                    tally.dropped(reason, 1);
-                }
-            }
-        }
+            });
         docs
+    }
+}
+
+fn drop_reason(e: &crate::TranslateError) -> DropReason {
+    match e {
+        crate::TranslateError::TooLarge { .. } => DropReason::TooLarge,
+        _ => DropReason::Untranslatable,
     }
 }
 
@@ -229,6 +245,7 @@ pub struct XrayExporterBuilder {
     conflict: Option<(&'static str, &'static str)>,
     timeout: Duration,
     lambda_subsegments: bool,
+    subsegment_nesting: bool,
     translator: Option<Translator>,
     #[cfg(feature = "api")]
     retry: Option<aws_sdk_xray::config::retry::RetryConfig>,
@@ -245,6 +262,7 @@ impl Default for XrayExporterBuilder {
             conflict: None,
             timeout: DEFAULT_EXPORT_TIMEOUT,
             lambda_subsegments: false,
+            subsegment_nesting: false,
             translator: None,
             #[cfg(feature = "api")]
             retry: None,
@@ -421,6 +439,35 @@ impl XrayExporterBuilder {
         self
     }
 
+    /// Sends subsegments inside their parent's document when both are in the
+    /// same export batch (default off), as the X-Ray SDKs do: fewer, larger
+    /// documents, so fewer datagrams and fewer PutTraceSegments entries.
+    ///
+    /// Nesting is recursive and never makes a document larger than the
+    /// translator's `max_document_bytes` (64 KiB; one datagram for UDP):
+    /// whatever does not fit goes out as a document of its own, as without
+    /// nesting, and so do subsegments more than
+    /// [`MAX_NESTING_DEPTH`](crate::MAX_NESTING_DEPTH) levels down. Only
+    /// spans of one batch nest, so how many do depends on the span processor
+    /// (the batch processor: usually all spans of a request). The counters
+    /// still count spans: a document with three nested subsegments counts
+    /// four when sent, rejected or dropped.
+    ///
+    /// ```
+    /// use otel_xray_exporter::XrayExporter;
+    ///
+    /// let exporter = XrayExporter::builder()
+    ///     .with_writer(std::io::sink())
+    ///     .with_subsegment_nesting(true)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(exporter);
+    /// ```
+    pub fn with_subsegment_nesting(mut self, on: bool) -> Self {
+        self.subsegment_nesting = on;
+        self
+    }
+
     /// The longest one export may take; documents not delivered by then are
     /// counted as dropped ([`DropReason::Timeout`]). Default 10 s.
     pub fn with_export_timeout(mut self, timeout: Duration) -> Self {
@@ -475,6 +522,7 @@ impl XrayExporterBuilder {
             resource: Resource::builder_empty().build(),
             counters: DeliveryCounters::new(),
             timeout: self.timeout,
+            subsegment_nesting: self.subsegment_nesting,
             is_shutdown: AtomicBool::new(false),
         })
     }

@@ -20,7 +20,22 @@ use crate::segment::Segment;
 /// Appends `seg` as compact JSON to `buf`: the same text as its derived
 /// `Serialize` (the tests in `limits.rs` compare the two).
 pub(crate) fn write_segment(buf: &mut Vec<u8>, seg: &Segment<'_>) -> sonic_rs::Result<()> {
-    write_document(buf, &TopLevel(seg))
+    write_document(buf, &TopLevel(seg, Form::Standalone))
+}
+
+/// Appends subsegment `seg` as compact JSON to `buf` in the form it takes
+/// inside its parent's `subsegments`: without `trace_id`, `parent_id` and
+/// `type`, which the enclosing document already says (as the X-Ray SDKs and
+/// opentelemetry-aws write nested subsegments).
+pub(crate) fn write_embedded(buf: &mut Vec<u8>, seg: &Segment<'_>) -> sonic_rs::Result<()> {
+    write_document(buf, &TopLevel(seg, Form::Embedded))
+}
+
+/// Whether a document goes out on its own or inside its parent's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Standalone,
+    Embedded,
 }
 
 /// Appends `value` as compact JSON to `buf`.
@@ -35,7 +50,7 @@ fn write_document<T: Serialize + ?Sized>(buf: &mut Vec<u8>, value: &T) -> sonic_
 /// one pass: `str::from_utf8` goes a byte at a time through the last 16 bytes
 /// of any input, so three short checks cost twice one long one. And a derived
 /// impl evaluates every skip condition twice (once to count the fields).
-struct TopLevel<'s, 'a>(&'s Segment<'a>);
+struct TopLevel<'s, 'a>(&'s Segment<'a>, Form);
 
 const TRACE_ID_CHARS: usize = otel_xray_id::XRAY_TRACE_ID_LEN;
 /// The text of `id`, `trace_id` and `parent_id`, side by side.
@@ -55,21 +70,24 @@ impl Serialize for TopLevel<'_, '_> {
         let text = std::str::from_utf8(&text[..]).unwrap_or_default();
         let (id, rest) = text.split_at_checked(16).unwrap_or_default();
         let (trace_id, parent) = rest.split_at_checked(TRACE_ID_CHARS).unwrap_or_default();
-        let parent_id = seg.parent_id.is_some().then_some(parent);
+        let standalone = self.1 == Form::Standalone;
+        let parent_id = (standalone && seg.parent_id.is_some()).then_some(parent);
 
         // The fields in the order of the derived impl; absent, false and empty
         // ones are left out as it does.
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("name", &seg.name)?;
         m.serialize_entry("id", id)?;
-        m.serialize_entry("trace_id", trace_id)?;
+        if standalone {
+            m.serialize_entry("trace_id", trace_id)?;
+        }
         m.serialize_entry("start_time", &seg.start_time)?;
         entry_if(&mut m, "end_time", &seg.end_time)?;
         if seg.in_progress {
             m.serialize_entry("in_progress", &true)?;
         }
         entry_if(&mut m, "parent_id", &parent_id)?;
-        if !seg.kind.is_segment() {
+        if standalone && !seg.kind.is_segment() {
             m.serialize_entry("type", &seg.kind)?;
         }
         entry_if(&mut m, "namespace", &seg.namespace)?;

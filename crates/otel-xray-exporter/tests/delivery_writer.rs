@@ -3,25 +3,12 @@
 mod delivery_support;
 
 use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
 
-use delivery_support::{batch_provider, block_on, document, make_spans, span_data};
+use delivery_support::{
+    batch_provider, block_on, document, make_spans, span_data, SharedWriter as Shared,
+};
 use opentelemetry_sdk::trace::SpanExporter;
 use otel_xray_exporter::{DropReason, XrayExporter};
-
-/// A `Write` whose bytes the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Fails every other write.
 struct Flaky(usize, Shared);

@@ -1,5 +1,6 @@
 //! UDP to the X-Ray daemon: one document per datagram behind the daemon
-//! header, every datagram within [`MAX_DATAGRAM_BYTES`].
+//! header, every datagram within [`MAX_DATAGRAM_BYTES`]. Outcomes are counted
+//! per span ([`Document::spans`]).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -8,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use super::daemon_address::DaemonAddress;
-use super::{DeliveryTally, DAEMON_HEADER, MAX_DATAGRAM_BYTES};
+use super::{DeliveryTally, Document, DAEMON_HEADER, MAX_DATAGRAM_BYTES};
 use crate::delivery_stats::DropReason;
 
 /// How long one `send` may wait for socket buffer space. The batch processor
@@ -91,32 +92,32 @@ impl DaemonTransport {
         })
     }
 
-    pub(crate) fn deliver(&self, docs: &[String], tally: &mut DeliveryTally, deadline: Instant) {
+    pub(crate) fn deliver(&self, docs: &[Document], tally: &mut DeliveryTally, deadline: Instant) {
         let mut failures = Failures::default();
         // Oversized documents are counted here; the rest go out in order.
-        let fitting: Vec<&[u8]> = docs
+        let fitting: Vec<&Document> = docs
             .iter()
             .filter(|doc| {
-                let fits = DAEMON_HEADER.len() + doc.len() <= MAX_DATAGRAM_BYTES;
+                let fits = DAEMON_HEADER.len() + doc.text.len() <= MAX_DATAGRAM_BYTES;
                 if !fits {
                     tracing::warn!(
                         target: "otel_xray_exporter",
-                        bytes = doc.len(),
+                        bytes = doc.text.len(),
+                        spans = doc.spans,
                         "segment document does not fit one UDP datagram; dropped"
                     );
-                    tally.dropped(DropReason::TooLarge, 1);
+                    tally.dropped(DropReason::TooLarge, doc.spans);
                 }
                 fits
             })
-            .map(|d| d.as_bytes())
             .collect();
         for (i, chunk) in fitting.chunks(SEND_CHUNK).enumerate() {
             // Sends take microseconds; the deadline only matters when the
             // socket buffer stays full, and then the rest is counted rather
             // than waited on.
             if i > 0 && Instant::now() > deadline {
-                let rest = fitting.len() - i * SEND_CHUNK;
-                tally.dropped(DropReason::Timeout, rest as u64);
+                let rest = fitting[i * SEND_CHUNK..].iter().map(|d| d.spans).sum();
+                tally.dropped(DropReason::Timeout, rest);
                 break;
             }
             self.send_chunk(chunk, tally, &mut failures);
@@ -135,12 +136,17 @@ impl DaemonTransport {
     /// One `sendmmsg` per chunk: header and document go out as two I/O
     /// slices of one datagram, without copying.
     #[cfg(target_os = "linux")]
-    fn send_chunk(&self, docs: &[&[u8]], tally: &mut DeliveryTally, failures: &mut Failures) {
+    fn send_chunk(&self, docs: &[&Document], tally: &mut DeliveryTally, failures: &mut Failures) {
         use rustix::net::{sendmmsg, MMsgHdr, SendAncillaryBuffer, SendFlags};
         use std::io::IoSlice;
         let iovs: Vec<[IoSlice<'_>; 2]> = docs
             .iter()
-            .map(|d| [IoSlice::new(DAEMON_HEADER.as_bytes()), IoSlice::new(d)])
+            .map(|d| {
+                [
+                    IoSlice::new(DAEMON_HEADER.as_bytes()),
+                    IoSlice::new(d.text.as_bytes()),
+                ]
+            })
             .collect();
         let mut controls: Vec<SendAncillaryBuffer<'_, '_, '_>> = docs
             .iter()
@@ -155,18 +161,18 @@ impl DaemonTransport {
         while next < msgs.len() {
             match sendmmsg(&self.socket, &mut msgs[next..], SendFlags::empty()) {
                 Ok(n) if n > 0 => {
-                    tally.sent(n as u64);
+                    tally.sent(docs[next..next + n].iter().map(|d| d.spans).sum());
                     next += n;
                 }
                 // Nothing sent and no error: count the head as failed so
                 // the loop always advances.
                 Ok(_) => {
-                    failures.add(tally, io::Error::other("sendmmsg sent nothing"));
+                    failures.add(tally, io::Error::other("sendmmsg sent nothing"), docs[next]);
                     next += 1;
                 }
                 // The error belongs to the first unsent datagram.
                 Err(e) => {
-                    failures.add(tally, e.into());
+                    failures.add(tally, e.into(), docs[next]);
                     next += 1;
                 }
             }
@@ -174,15 +180,15 @@ impl DaemonTransport {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn send_chunk(&self, docs: &[&[u8]], tally: &mut DeliveryTally, failures: &mut Failures) {
+    fn send_chunk(&self, docs: &[&Document], tally: &mut DeliveryTally, failures: &mut Failures) {
         let mut datagram = self.datagram.lock().unwrap_or_else(PoisonError::into_inner);
         for doc in docs {
             datagram.truncate(DAEMON_HEADER.len());
-            datagram.extend_from_slice(doc);
+            datagram.extend_from_slice(doc.text.as_bytes());
             match self.socket.send(&datagram) {
-                Ok(n) if n == datagram.len() => tally.sent(1),
-                Ok(_) => failures.add(tally, io::Error::other("datagram cut short")),
-                Err(e) => failures.add(tally, e),
+                Ok(n) if n == datagram.len() => tally.sent(doc.spans),
+                Ok(_) => failures.add(tally, io::Error::other("datagram cut short"), doc),
+                Err(e) => failures.add(tally, e, doc),
             }
         }
     }
@@ -196,8 +202,8 @@ struct Failures {
 }
 
 impl Failures {
-    fn add(&mut self, tally: &mut DeliveryTally, e: io::Error) {
-        tally.dropped(DropReason::SendFailed, 1);
+    fn add(&mut self, tally: &mut DeliveryTally, e: io::Error, doc: &Document) {
+        tally.dropped(DropReason::SendFailed, doc.spans);
         self.count += 1;
         self.first.get_or_insert(e);
     }

@@ -23,20 +23,43 @@ pub const MAX_DATAGRAM_BYTES: usize = 65_507;
 /// The largest document that fits one datagram after [`DAEMON_HEADER`].
 pub const MAX_DAEMON_DOCUMENT_BYTES: usize = MAX_DATAGRAM_BYTES - DAEMON_HEADER.len();
 
-/// What happened to the documents of one export call.
+/// One serialised segment document and how many spans it carries: one, or
+/// more when subsegments are nested into it
+/// (`XrayExporterBuilder::with_subsegment_nesting`). Every outcome is counted
+/// per span, so nesting does not change what the counters say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Document {
+    pub(crate) text: String,
+    pub(crate) spans: u64,
+}
+
+impl Document {
+    /// A document of one span.
+    pub(crate) fn single(text: String) -> Document {
+        Document { text, spans: 1 }
+    }
+}
+
+/// The spans `docs` carry together.
+pub(crate) fn spans_in(docs: &[Document]) -> u64 {
+    docs.iter().map(|d| d.spans).sum()
+}
+
+/// What happened to the spans of one export call (one per document, unless
+/// subsegments were nested: then every nested subsegment counts as its own).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeliveryReport {
-    /// Documents handed over successfully.
+    /// Spans handed over successfully.
     pub sent: u64,
-    /// Documents X-Ray refused (see [`DeliveryStats::rejected`](crate::DeliveryStats::rejected)).
+    /// Spans X-Ray refused (see [`DeliveryStats::rejected`](crate::DeliveryStats::rejected)).
     pub rejected: u64,
-    /// Documents given up on by the exporter.
+    /// Spans given up on by the exporter.
     pub dropped: u64,
 }
 
 impl DeliveryReport {
-    /// True when every document was handed over.
+    /// True when every span was handed over.
     pub fn is_complete(&self) -> bool {
         self.rejected == 0 && self.dropped == 0
     }
@@ -107,7 +130,7 @@ impl Transport {
     /// Delivers `docs`, giving up on what is not confirmed by `deadline`.
     pub(crate) async fn deliver(
         &self,
-        docs: Vec<String>,
+        docs: Vec<Document>,
         tally: &mut DeliveryTally,
         deadline: Instant,
     ) {

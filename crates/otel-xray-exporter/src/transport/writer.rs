@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Write;
 use std::sync::{Mutex, PoisonError};
 
-use super::DeliveryTally;
+use super::{DeliveryTally, Document};
 use crate::delivery_stats::DropReason;
 
 pub(crate) struct WriterTransport {
@@ -24,19 +24,19 @@ impl WriterTransport {
         }
     }
 
-    pub(crate) fn deliver(&self, docs: &[String], tally: &mut DeliveryTally) {
+    pub(crate) fn deliver(&self, docs: &[Document], tally: &mut DeliveryTally) {
         let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
         let mut line = Vec::new();
         for doc in docs {
             // One write per line, so a line is never split by a failing writer.
             line.clear();
-            line.extend_from_slice(doc.as_bytes());
+            line.extend_from_slice(doc.text.as_bytes());
             line.push(b'\n');
             match out.write_all(&line) {
-                Ok(()) => tally.sent(1),
+                Ok(()) => tally.sent(doc.spans),
                 Err(e) => {
                     tracing::warn!(target: "otel_xray_exporter", error = %e, "writing a segment document failed");
-                    tally.dropped(DropReason::WriteFailed, 1);
+                    tally.dropped(DropReason::WriteFailed, doc.spans);
                 }
             }
         }

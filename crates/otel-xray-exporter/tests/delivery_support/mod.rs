@@ -17,6 +17,20 @@ use opentelemetry::trace::{Span, Tracer, TracerProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use otel_xray_exporter::XrayExporter;
 
+/// A `Write` whose bytes the test can read back.
+#[derive(Clone, Default)]
+pub struct SharedWriter(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Runs `f` to completion on a fresh current-thread runtime.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -13,7 +13,7 @@ use aws_sdk_xray::types::UnprocessedTraceSegment;
 
 use super::remaining;
 use crate::delivery_stats::DropReason;
-use crate::transport::DeliveryTally;
+use crate::transport::{spans_in, DeliveryTally, Document};
 
 /// The outcome of every document of one export, settled exactly once: after
 /// the ledger is closed (timeout, shutdown) late answers are ignored, because
@@ -148,42 +148,47 @@ fn document_id(doc: &str) -> Option<String> {
         .map(|c| c.into_owned())
 }
 
-/// How the documents of one successful response split up. Always
-/// `sent + rejected.len() + retry.len()` = the documents sent, whatever the
-/// server answered.
+/// How the documents of one successful response split up, counted in spans
+/// ([`Document::spans`]). Always `sent + rejected + retry` = the spans sent,
+/// whatever the server answered.
 #[derive(Debug)]
 pub(crate) struct Settlement {
     pub(crate) sent: u64,
-    /// One error code per refused document.
-    pub(crate) rejected: Vec<String>,
+    /// Per refused document, its error code and its spans.
+    pub(crate) rejected: Vec<(String, u64)>,
     /// Documents to send again.
-    pub(crate) retry: Vec<String>,
+    pub(crate) retry: Vec<Document>,
+}
+
+/// What one response said about one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Stored,
+    Retry,
+    Rejected,
 }
 
 /// Matches `UnprocessedTraceSegments` to the documents by segment id. Entries
 /// without a matching id still stand for one refused document each (X-Ray may
-/// leave `Id` out); entries beyond the number of documents are ignored, so a
-/// confused server cannot make the counts exceed what was sent.
+/// leave `Id` out): they are charged to the first documents no entry named;
+/// entries beyond the number of documents are ignored, so a confused server
+/// cannot make the counts exceed what was sent.
 pub(crate) fn settle(
-    mut pending: Vec<String>,
+    pending: Vec<Document>,
     unprocessed: &[UnprocessedTraceSegment],
 ) -> Settlement {
-    let total = pending.len();
     if unprocessed.is_empty() {
         return Settlement {
-            sent: total as u64,
+            sent: spans_in(&pending),
             rejected: Vec::new(),
             retry: Vec::new(),
         };
     }
-    let mut ids: Vec<Option<String>> = pending.iter().map(|d| document_id(d)).collect();
-    let mut retry_idx = Vec::new();
+    let mut ids: Vec<Option<String>> = pending.iter().map(|d| document_id(&d.text)).collect();
+    let mut outcome = vec![Outcome::Stored; pending.len()];
     let mut rejected = Vec::new();
-    let mut unclaimed = total;
-    for u in unprocessed {
-        if unclaimed == 0 {
-            break;
-        }
+    let mut unmatched = Vec::new();
+    for u in unprocessed.iter().take(pending.len()) {
         let code = u.error_code().unwrap_or("Unknown");
         tracing::debug!(
             target: "otel_xray_exporter",
@@ -192,31 +197,45 @@ pub(crate) fn settle(
             message = u.message().unwrap_or(""),
             "UnprocessedTraceSegment"
         );
-        unclaimed -= 1;
         let found = u
             .id()
             .and_then(|id| ids.iter().position(|d| d.as_deref() == Some(id)));
         match found {
-            Some(i) if is_retryable_code(code) => {
-                ids[i] = None;
-                retry_idx.push(i);
-            }
             Some(i) => {
                 ids[i] = None;
-                rejected.push(code.to_owned());
+                if is_retryable_code(code) {
+                    outcome[i] = Outcome::Retry;
+                } else {
+                    outcome[i] = Outcome::Rejected;
+                    rejected.push((code.to_owned(), pending[i].spans));
+                }
             }
-            None => rejected.push(code.to_owned()),
+            None => unmatched.push(code),
         }
     }
-    retry_idx.sort_unstable();
-    // Highest index first, so the lower ones stay valid.
-    let retry = retry_idx
-        .into_iter()
-        .rev()
-        .map(|i| pending.swap_remove(i))
-        .collect();
+    // At most one entry per document was read, so each unmatched one finds a
+    // document no entry named.
+    let mut unnamed = 0;
+    for code in unmatched {
+        while outcome.get(unnamed).is_some_and(|o| *o != Outcome::Stored) {
+            unnamed += 1;
+        }
+        if let Some(o) = outcome.get_mut(unnamed) {
+            *o = Outcome::Rejected;
+            rejected.push((code.to_owned(), pending[unnamed].spans));
+        }
+    }
+    let mut sent = 0;
+    let mut retry = Vec::new();
+    for (doc, outcome) in pending.into_iter().zip(outcome) {
+        match outcome {
+            Outcome::Stored => sent += doc.spans,
+            Outcome::Retry => retry.push(doc),
+            Outcome::Rejected => {}
+        }
+    }
     Settlement {
-        sent: unclaimed as u64,
+        sent,
         rejected,
         retry,
     }
@@ -234,15 +253,15 @@ impl Call {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) async fn send(self, mut pending: Vec<String>) {
+    pub(crate) async fn send(self, mut pending: Vec<Document>) {
         let mut resends = 0u32;
         loop {
-            let n = pending.len() as u64;
+            let n = spans_in(&pending);
             let attempts = AttemptCounter::default();
             let result = self
                 .client
                 .put_trace_segments()
-                .set_trace_segment_documents(Some(pending.clone()))
+                .set_trace_segment_documents(Some(pending.iter().map(|d| d.text.clone()).collect()))
                 .customize()
                 .config_override(
                     aws_sdk_xray::config::Builder::default()
@@ -277,10 +296,10 @@ impl Call {
                     "X-Ray kept returning retryable UnprocessedTraceSegments; giving up"
                 );
                 self.ledger()
-                    .dropped(DropReason::RetryBudgetExhausted, retry.len() as u64);
+                    .dropped(DropReason::RetryBudgetExhausted, spans_in(&retry));
                 return;
             }
-            self.ledger().retried(retry.len() as u64);
+            self.ledger().retried(spans_in(&retry));
             let pause = backoff(&self.retry, resends - 1);
             tokio::time::sleep_until(tokio::time::Instant::from_std(
                 (Instant::now() + pause).min(self.deadline),
@@ -294,16 +313,16 @@ impl Call {
     /// send again.
     fn settle_response(
         &self,
-        pending: Vec<String>,
+        pending: Vec<Document>,
         unprocessed: &[UnprocessedTraceSegment],
-    ) -> Vec<String> {
+    ) -> Vec<Document> {
         let settled = settle(pending, unprocessed);
         let mut ledger = self.ledger();
         ledger.sent(settled.sent);
         let mut refused = 0;
-        for code in &settled.rejected {
-            ledger.rejected(code, 1);
-            refused += 1;
+        for (code, spans) in &settled.rejected {
+            ledger.rejected(code, *spans);
+            refused += spans;
         }
         drop(ledger);
         if refused > 0 {
@@ -316,7 +335,7 @@ impl Call {
         settled.retry
     }
 
-    /// The SDK gave up on the whole call (after its own retries).
+    /// The SDK gave up on the whole call (after its own retries); `n` is its spans.
     fn give_up<E, R>(&self, e: &SdkError<E, R>, n: u64)
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -354,9 +373,15 @@ mod tests {
             .build()
     }
 
+    fn doc(text: String, spans: u64) -> Document {
+        Document { text, spans }
+    }
+
     #[test]
     fn settlement_splits_by_id_and_code() {
-        let docs: Vec<String> = (0..4).map(|i| format!(r#"{{"id":"{i:016x}"}}"#)).collect();
+        let docs: Vec<Document> = (0..4)
+            .map(|i| doc(format!(r#"{{"id":"{i:016x}"}}"#), 1 + i))
+            .collect();
         let s = settle(
             docs.clone(),
             &[
@@ -365,21 +390,32 @@ mod tests {
                 entry(None, Some("MissingParam")),
             ],
         );
-        assert_eq!(s.sent, 1);
-        assert_eq!(s.rejected, vec!["InvalidTraceId", "MissingParam"]);
+        // The entry without an id is charged to the first document no entry
+        // named (document 0); every document counts with its spans.
+        assert_eq!(s.sent, 4);
+        assert_eq!(
+            s.rejected,
+            vec![
+                ("InvalidTraceId".to_owned(), 3),
+                ("MissingParam".to_owned(), 1)
+            ]
+        );
         assert_eq!(s.retry, vec![docs[1].clone()]);
     }
 
     proptest! {
         #[test]
-        fn settlement_accounts_for_every_document(
-            doc_ids in proptest::collection::vec(0u8..6, 0..20),
+        fn settlement_accounts_for_every_span(
+            doc_ids in proptest::collection::vec((0u8..6, 1u64..5), 0..20),
             entries in proptest::collection::vec(
                 (proptest::option::of(0u8..8), proptest::option::of(0usize..4)), 0..30),
         ) {
-            let docs: Vec<String> = doc_ids
+            let docs: Vec<Document> = doc_ids
                 .iter()
-                .map(|i| if *i == 5 { "not json".to_owned() } else { format!(r#"{{"id":"id{i}"}}"#) })
+                .map(|(i, spans)| {
+                    let text = if *i == 5 { "not json".to_owned() } else { format!(r#"{{"id":"id{i}"}}"#) };
+                    doc(text, *spans)
+                })
                 .collect();
             let codes = ["ThrottledException", "InvalidTraceId", "InternalFailure", "Whatever"];
             let entries: Vec<UnprocessedTraceSegment> = entries
@@ -390,7 +426,9 @@ mod tests {
                 })
                 .collect();
             let s = settle(docs.clone(), &entries);
-            prop_assert_eq!(s.sent as usize + s.rejected.len() + s.retry.len(), docs.len());
+            let rejected: u64 = s.rejected.iter().map(|(_, n)| n).sum();
+            prop_assert_eq!(s.sent + rejected + spans_in(&s.retry), spans_in(&docs));
+            prop_assert!(s.rejected.len() + s.retry.len() <= entries.len());
             let mut left = docs.clone();
             for r in &s.retry {
                 let at = left.iter().position(|d| d == r);

@@ -26,7 +26,7 @@ use aws_sdk_xray::config::retry::RetryConfig;
 use tokio::runtime::Handle;
 use tokio::sync::{oneshot, OnceCell, Semaphore};
 
-use super::DeliveryTally;
+use super::{spans_in, DeliveryTally, Document};
 use crate::delivery_stats::DropReason;
 
 /// X-Ray's documented batch size for one PutTraceSegments call.
@@ -199,11 +199,11 @@ impl ApiTransport {
 
     pub(crate) async fn deliver(
         &self,
-        docs: Vec<String>,
+        docs: Vec<Document>,
         tally: &mut DeliveryTally,
         deadline: Instant,
     ) {
-        let total = docs.len() as u64;
+        let total = spans_in(&docs);
         if total == 0 {
             return;
         }
@@ -232,7 +232,7 @@ impl ApiTransport {
 
 async fn run_all(
     shared: Arc<Shared>,
-    docs: Vec<String>,
+    docs: Vec<Document>,
     ledger: Arc<Mutex<chunk::Ledger>>,
     deadline: Instant,
 ) {
