@@ -12,6 +12,15 @@
 //! their batches. Under `valgrind --tool=callgrind`, the difference between
 //! runs of 11 and 1 exports, divided by 10, is the cost of one export without
 //! the one-time setup (connection, credentials).
+//!
+//! Figures (December 2026, 1,000 spans with one annotation each): callgrind
+//! 38.3M instructions per export for `XrayOtlpExporter` against 29.8M for the
+//! plain export (1.28x). The difference: the annotation rewrite (3.0M), the
+//! `aws.xray.annotations` list it adds to every span, which the conversion,
+//! encoding, gzip and drop then carry (+3.4M), the limits pass (1.3M) and
+//! SigV4 (0.6M, mostly SHA-256 of the body). Gzip is the same level (6) on
+//! both sides and is a third of each export. Peak heap beyond the batch for
+//! 10,000 spans: 8.7 MiB against 7.6 MiB.
 
 // A counting `GlobalAlloc` cannot be written without `unsafe` (the workspace denies it elsewhere).
 #![allow(unsafe_code)]
