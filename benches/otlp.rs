@@ -4,14 +4,36 @@
 //! same run. Target: at most 1.15× the plain export.
 //!
 //! `cargo bench --bench otlp --features otlp`
+//!
+//! Outside criterion, for instruction counts and peak memory, the same binary
+//! runs exports of one side only: `OTLP_PROFILE=ours` (or `plain`),
+//! `OTLP_PROFILE_SPANS` spans per batch (default 1000), `OTLP_PROFILE_EXPORTS`
+//! exports (default 1); it prints the peak heap the exports needed beyond
+//! their batches. Under `valgrind --tool=callgrind`, the difference between
+//! runs of 11 and 1 exports, divided by 10, is the cost of one export without
+//! the one-time setup (connection, credentials).
+//!
+//! Figures (December 2026, 1,000 spans with one annotation each): callgrind
+//! 38.3M instructions per export for `XrayOtlpExporter` against 29.8M for the
+//! plain export (1.28x). The difference: the annotation rewrite (3.0M), the
+//! `aws.xray.annotations` list it adds to every span, which the conversion,
+//! encoding, gzip and drop then carry (+3.4M), the limits pass (1.4M) and
+//! SigV4 (0.6M, mostly SHA-256 of the body). Gzip is the same level (6) on
+//! both sides and is a third of each export. Peak heap beyond the batch for
+//! 10,000 spans: 8.7 MiB against 7.6 MiB.
 
+// A counting `GlobalAlloc` cannot be written without `unsafe` (the workspace denies it elsewhere).
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use criterion::{criterion_group, BatchSize, Criterion, Throughput};
 use opentelemetry::trace::{
     SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
@@ -23,9 +45,53 @@ use otel_xray_exporter::otlp::{Compression, XrayOtlpExporter};
 
 const SPANS: usize = 1_000;
 
-fn batch() -> Vec<SpanData> {
+/// Heap bytes allocated minus freed since counting started (negative once the
+/// batch is freed) and its highest value, counted only while `COUNTING` is set
+/// (a relaxed load per allocation otherwise, the same for both sides).
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+static PEAK: AtomicIsize = AtomicIsize::new(0);
+
+struct Counting;
+
+impl Counting {
+    fn grow(size: usize) {
+        if COUNTING.load(Ordering::Relaxed) {
+            let size = size as isize;
+            let live = LIVE.fetch_add(size, Ordering::Relaxed) + size;
+            PEAK.fetch_max(live, Ordering::Relaxed);
+        }
+    }
+    fn shrink(size: usize) {
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(size as isize, Ordering::Relaxed);
+        }
+    }
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        Counting::grow(layout.size());
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        Counting::shrink(layout.size());
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        Counting::grow(new_size);
+        Counting::shrink(layout.size());
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn batch(spans: usize) -> Vec<SpanData> {
     let now = SystemTime::now();
-    (0..SPANS as u64)
+    (0..spans as u64)
         .map(|i| SpanData {
             span_context: SpanContext::new(
                 TraceId::from(u128::from(i / 10) + 1),
@@ -67,7 +133,14 @@ fn sink(runtime: &tokio::runtime::Runtime) -> String {
     format!("http://{addr}/v1/traces")
 }
 
-fn export(c: &mut Criterion) {
+/// The two exporters, built the same way, sending to one loopback sink.
+struct Sides {
+    runtime: tokio::runtime::Runtime,
+    ours: XrayOtlpExporter,
+    plain: opentelemetry_otlp::SpanExporter,
+}
+
+fn sides() -> Sides {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -108,8 +181,20 @@ fn export(c: &mut Criterion) {
             .unwrap()
     });
     plain.set_resource(&resource);
+    Sides {
+        runtime,
+        ours,
+        plain,
+    }
+}
 
-    let spans = batch();
+fn export(c: &mut Criterion) {
+    let Sides {
+        runtime,
+        ours,
+        plain,
+    } = sides();
+    let spans = batch(SPANS);
     let mut group = c.benchmark_group("otlp_export");
     group.throughput(Throughput::Elements(SPANS as u64));
     group.bench_function("xray_otlp_exporter", |b| {
@@ -129,5 +214,53 @@ fn export(c: &mut Criterion) {
     group.finish();
 }
 
+/// Exports of one side, outside criterion (see the module docs).
+fn profile(side: &str) {
+    let number = |name: &str, default: usize| {
+        std::env::var(name)
+            .ok()
+            .map_or(default, |v| v.parse().expect("a number"))
+    };
+    let spans = number("OTLP_PROFILE_SPANS", SPANS);
+    let exports = number("OTLP_PROFILE_EXPORTS", 1);
+    let Sides {
+        runtime,
+        ours,
+        plain,
+    } = sides();
+    let mut peak = 0;
+    let mut elapsed = Duration::ZERO;
+    for _ in 0..exports {
+        let batch = batch(spans);
+        LIVE.store(0, Ordering::Relaxed);
+        PEAK.store(0, Ordering::Relaxed);
+        COUNTING.store(true, Ordering::Relaxed);
+        let start = Instant::now();
+        let result = match side {
+            "ours" => runtime.block_on(ours.export(batch)),
+            "plain" => runtime.block_on(plain.export(batch)),
+            other => panic!("OTLP_PROFILE={other}: ours or plain"),
+        };
+        elapsed += start.elapsed();
+        COUNTING.store(false, Ordering::Relaxed);
+        result.unwrap();
+        peak = peak.max(PEAK.load(Ordering::Relaxed));
+    }
+    println!(
+        "{side}: {exports} exports of {spans} spans, {:.0} spans/s, \
+         peak heap beyond the batch {peak} bytes ({:.1} MiB)",
+        (exports * spans) as f64 / elapsed.as_secs_f64(),
+        peak as f64 / (1024.0 * 1024.0)
+    );
+}
+
 criterion_group!(benches, export);
-criterion_main!(benches);
+
+fn main() {
+    if let Ok(side) = std::env::var("OTLP_PROFILE") {
+        profile(&side);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
