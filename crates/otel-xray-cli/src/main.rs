@@ -23,7 +23,6 @@ mod daemon;
 mod doctor;
 mod header;
 mod listen;
-mod otlp;
 mod translate;
 mod validate;
 

@@ -28,6 +28,7 @@ mod counters;
 mod framing;
 mod intake;
 mod metrics;
+mod otlp;
 mod proxy;
 mod sender;
 mod service;
@@ -47,6 +48,13 @@ pub use framing::{
 };
 pub use intake::Intake;
 pub use metrics::MetricsServer;
+pub use otlp::proto as otlp_proto;
+pub use otlp::{
+    convert_otlp_json, convert_otlp_request, serve_grpc, serve_http, Conversion, Forwarder, Note,
+    OtlpCounters, OtlpError, OtlpErrorKind, OtlpIngest, OtlpStats, ResourceGroup, UdpFrameError,
+    UdpFrameSpans, DEFAULT_GRPC_ADDRESS, DEFAULT_HTTP_ADDRESS, DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT,
+    MAX_GRPC_REQUEST_BYTES, MAX_HTTP_BODY_BYTES, TRACES_PATH,
+};
 pub use proxy::{SamplingProxy, PROXIED_PATHS};
 pub use sender::{DocumentSink, DrainReport, Sender, SenderOptions, SinkReport, BATCH_DOCUMENTS};
 pub use service::{shutdown_signal, Daemon, DaemonError, ShutdownReport};
