@@ -26,6 +26,7 @@ mod buffer;
 mod config;
 mod counters;
 mod framing;
+mod http_server;
 mod intake;
 mod metrics;
 mod otlp;

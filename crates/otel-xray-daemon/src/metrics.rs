@@ -1,7 +1,6 @@
 //! `--metrics ADDRESS`: the counters in the Prometheus text format on `GET /metrics`, and
 //! `GET /healthz` (200 while the daemon runs).
 
-use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -11,7 +10,6 @@ use http::header::CONTENT_TYPE;
 use http::{HeaderValue, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -46,30 +44,13 @@ impl MetricsServer {
     }
 
     /// Serves until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        let state = Arc::new((self.counters, self.buffer));
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!("metrics: accept failed: {e}");
-                        continue;
-                    }
-                },
-                _ = stop.wait_for(|s| *s) => return,
-            };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req: Request<Incoming>| {
-                    let state = state.clone();
-                    async move { Ok::<_, Infallible>(answer(req.uri().path(), &state.0, &state.1)) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let (counters, buffer) = (self.counters, self.buffer);
+        let handler = Arc::new(move |req: Request<Incoming>| {
+            let response = answer(req.uri().path(), &counters, &buffer);
+            async move { response }
+        });
+        crate::http_server::serve("metrics", self.listener, handler, stop).await;
     }
 }
 

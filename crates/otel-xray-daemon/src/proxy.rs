@@ -4,7 +4,6 @@
 //! unchanged. Anything else gets 404. An X-Ray that cannot be reached gets 502.
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -20,7 +19,7 @@ use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -85,29 +84,13 @@ impl SamplingProxy {
     }
 
     /// Serves until `stop` turns true.
-    pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        loop {
-            let (stream, _) = tokio::select! {
-                accepted = self.listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        tracing::warn!("sampling proxy: accept failed: {e}");
-                        continue;
-                    }
-                },
-                _ = stop.wait_for(|s| *s) => return,
-            };
-            let upstream = self.upstream.clone();
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let upstream = upstream.clone();
-                    async move { Ok::<_, Infallible>(handle(&upstream, req).await) }
-                });
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let upstream = self.upstream;
+        let handler = Arc::new(move |req| {
+            let upstream = upstream.clone();
+            async move { handle(&upstream, req).await }
+        });
+        crate::http_server::serve("sampling proxy", self.listener, handler, stop).await;
     }
 }
 
