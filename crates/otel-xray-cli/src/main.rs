@@ -350,10 +350,18 @@ fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?;
         let c = daemon.config();
         eprintln!(
-            "otel-xray daemon: UDP {} (segments), TCP {} (sampling proxy){}; buffer {} MB, \
+            "otel-xray daemon: UDP {} (segments), TCP {} (sampling proxy){}{}{}; buffer {} MB, \
              concurrency {}, shutdown timeout {:?}",
             daemon.udp_address(),
             daemon.tcp_address(),
+            daemon
+                .otlp_grpc_address()
+                .map(|a| format!(", OTLP/gRPC {a}"))
+                .unwrap_or_default(),
+            daemon
+                .otlp_http_address()
+                .map(|a| format!(", OTLP/HTTP http://{a}/v1/traces"))
+                .unwrap_or_default(),
             daemon
                 .metrics_address()
                 .map(|m| format!(", metrics http://{m}/metrics"))

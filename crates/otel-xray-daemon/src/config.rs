@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::buffer::buffer_bytes;
+use crate::otlp::{DEFAULT_GRPC_ADDRESS, DEFAULT_HTTP_ADDRESS};
 
 /// The daemon's default UDP and TCP address.
 pub const DEFAULT_ADDRESS: &str = "127.0.0.1:2000";
@@ -71,7 +72,18 @@ pub struct DaemonArgs {
     /// Serve the counters in Prometheus text format (and /healthz) on this address.
     #[arg(long, value_name = "ADDRESS")]
     pub metrics: Option<String>,
-    // ---- OTLP receivers' flags go below (crate::otlp) ----
+    /// OTLP/gRPC listen address (default 127.0.0.1:4317; `off` to not listen).
+    #[arg(long = "otlp-grpc", value_name = "ADDRESS")]
+    pub otlp_grpc: Option<String>,
+    /// OTLP/HTTP listen address for POST /v1/traces (default 127.0.0.1:4318; `off` to not
+    /// listen).
+    #[arg(long = "otlp-http", value_name = "ADDRESS")]
+    pub otlp_http: Option<String>,
+    /// Send OTLP spans untranslated to the X-Ray OTLP traces endpoint (needs Transaction
+    /// Search) instead of as segments: the region's endpoint, or URL. Segments from the UDP
+    /// port still go to PutTraceSegments.
+    #[arg(long = "otlp-endpoint", value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub otlp_endpoint: Option<String>,
 }
 
 /// The daemon's long flag names. Its Go flag parser also takes them with one dash
@@ -232,6 +244,13 @@ pub struct DaemonConfig {
     pub shutdown_timeout: Duration,
     /// Prometheus / health endpoint address.
     pub metrics_address: Option<SocketAddr>,
+    /// OTLP/gRPC listen address; `None`: not listening.
+    pub otlp_grpc_address: Option<SocketAddr>,
+    /// OTLP/HTTP listen address; `None`: not listening.
+    pub otlp_http_address: Option<SocketAddr>,
+    /// Where OTLP spans go untranslated (`--otlp-endpoint`); `None`: translated into
+    /// segments like everything else.
+    pub otlp_endpoint: Option<OtlpEndpoint>,
     /// What was accepted but is not acted on, or not understood: logged at startup.
     pub warnings: Vec<String>,
 }
@@ -255,8 +274,36 @@ impl Default for DaemonConfig {
             log_file: None,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             metrics_address: None,
+            otlp_grpc_address: DEFAULT_GRPC_ADDRESS.parse().ok(),
+            otlp_http_address: DEFAULT_HTTP_ADDRESS.parse().ok(),
+            otlp_endpoint: None,
             warnings: Vec::new(),
         }
+    }
+}
+
+/// The X-Ray OTLP traces endpoint `--otlp-endpoint` sends to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpEndpoint {
+    /// `https://xray.<region>.amazonaws.com/v1/traces` of the daemon's region.
+    Regional,
+    /// This URL (a VPC endpoint, a proxy, a test server); signed for the daemon's region.
+    Url(String),
+}
+
+/// An OTLP listen address: `off` (or `none`) means not listening.
+fn otlp_address(
+    what: &'static str,
+    value: Option<&str>,
+    default: &str,
+) -> Result<Option<SocketAddr>, ConfigError> {
+    match value.map(str::trim) {
+        Some(off) if off.eq_ignore_ascii_case("off") || off.eq_ignore_ascii_case("none") => {
+            Ok(None)
+        }
+        Some(value) => address(what, value).map(Some),
+        None => address(what, default).map(Some),
     }
 }
 
@@ -441,6 +488,20 @@ impl DaemonConfig {
                 .as_deref()
                 .map(|m| address("metrics address", m))
                 .transpose()?,
+            otlp_grpc_address: otlp_address(
+                "OTLP/gRPC address",
+                args.otlp_grpc.as_deref(),
+                DEFAULT_GRPC_ADDRESS,
+            )?,
+            otlp_http_address: otlp_address(
+                "OTLP/HTTP address",
+                args.otlp_http.as_deref(),
+                DEFAULT_HTTP_ADDRESS,
+            )?,
+            otlp_endpoint: args.otlp_endpoint.as_deref().map(|url| match url.trim() {
+                "" => OtlpEndpoint::Regional,
+                url => OtlpEndpoint::Url(url.to_owned()),
+            }),
             warnings,
         })
     }
@@ -643,6 +704,31 @@ Version: 2
         assert_eq!(c.shutdown_timeout, Duration::from_millis(500));
         assert_eq!(c.metrics_address.unwrap().port(), 9400);
         assert_eq!(c.endpoint.as_deref(), Some("http://127.0.0.1:5000"));
+    }
+
+    #[test]
+    fn otlp_receivers_listen_on_the_otlp_ports_unless_told_otherwise() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.otlp_grpc_address.unwrap().to_string(), "127.0.0.1:4317");
+        assert_eq!(c.otlp_http_address.unwrap().to_string(), "127.0.0.1:4318");
+        assert_eq!(c.otlp_endpoint, None);
+        let c = parse(&[
+            "--otlp-grpc",
+            "off",
+            "--otlp-http",
+            "0.0.0.0:14318",
+            "--otlp-endpoint",
+        ])
+        .unwrap();
+        assert_eq!(c.otlp_grpc_address, None);
+        assert_eq!(c.otlp_http_address.unwrap().port(), 14318);
+        assert_eq!(c.otlp_endpoint, Some(OtlpEndpoint::Regional));
+        let c = parse(&["--otlp-endpoint", "http://127.0.0.1:9/v1/traces"]).unwrap();
+        assert_eq!(
+            c.otlp_endpoint,
+            Some(OtlpEndpoint::Url("http://127.0.0.1:9/v1/traces".into()))
+        );
+        assert!(parse(&["--otlp-grpc", "localhost"]).is_err());
     }
 
     #[test]

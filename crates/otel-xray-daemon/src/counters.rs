@@ -76,7 +76,7 @@ pub enum RejectReason {
     InvalidHeader,
     /// The segment document is not a JSON object (or not UTF-8).
     InvalidDocument,
-    /// An OTLP-over-UDP frame arrived but this build has no decoder for it.
+    /// An OTLP-over-UDP frame arrived at a receiver without an OTLP decoder.
     OtlpUdpNotBuilt,
     /// An OTLP payload that does not decode (base64, protobuf, JSON).
     OtlpDecode,

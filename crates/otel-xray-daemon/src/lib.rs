@@ -39,8 +39,8 @@ mod udp;
 pub use backend::{Backend, BackendError};
 pub use buffer::{buffer_bytes, Offer, SegmentBuffer, Taken, MIN_BUFFER_MB};
 pub use config::{
-    daemon_style_args, ConfigError, DaemonArgs, DaemonConfig, LogLevel, DEFAULT_ADDRESS,
-    DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT,
+    daemon_style_args, ConfigError, DaemonArgs, DaemonConfig, LogLevel, OtlpEndpoint,
+    DEFAULT_ADDRESS, DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use counters::{BackendErrorKind, CountersSnapshot, DaemonCounters, RejectReason, Source};
 pub use framing::{

@@ -5,16 +5,21 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use otel_xray_exporter::XrayExporter;
+use otel_xray_exporter::otlp::XrayOtlpExporter;
+use otel_xray_exporter::{Translator, TranslatorConfig, XrayExporter};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::backend::{Backend, BackendError};
 use crate::buffer::SegmentBuffer;
-use crate::config::DaemonConfig;
+use crate::config::{DaemonConfig, OtlpEndpoint};
 use crate::counters::{CountersSnapshot, DaemonCounters};
 use crate::intake::Intake;
 use crate::metrics::MetricsServer;
+use crate::otlp::{
+    serve_grpc, serve_http, Forwarder, OtlpIngest, DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT,
+};
 use crate::proxy::SamplingProxy;
 use crate::sender::{DrainReport, Sender, SenderOptions};
 use crate::telemetry::TELEMETRY_INTERVAL;
@@ -40,6 +45,9 @@ pub enum DaemonError {
     /// The PutTraceSegments exporter could not be built.
     #[error("PutTraceSegments exporter: {0}")]
     Exporter(String),
+    /// The X-Ray OTLP endpoint exporter (`--otlp-endpoint`) could not be built.
+    #[error("OTLP endpoint exporter: {0}")]
+    OtlpEndpoint(String),
 }
 
 /// What the daemon did, reported when it stops.
@@ -63,7 +71,9 @@ pub struct Daemon {
     proxy: SamplingProxy,
     metrics: Option<MetricsServer>,
     telemetry_interval: Duration,
-    // ---- OTLP receivers (crate::otlp) are bound here ----
+    otlp: OtlpIngest,
+    otlp_grpc: Option<TcpListener>,
+    otlp_http: Option<TcpListener>,
 }
 
 impl Daemon {
@@ -88,9 +98,24 @@ impl Daemon {
                 source,
             }
         };
+        let otlp = otlp_ingest(&config, &backend, intake.clone())?;
         let udp = UdpReceiver::bind(config.udp_address, intake.clone())
             .await
-            .map_err(bind_error("UDP", config.udp_address))?;
+            .map_err(bind_error("UDP", config.udp_address))?
+            .with_otlp(otlp.clone());
+        let mut otlp_listeners = [None, None];
+        for (slot, (what, address)) in otlp_listeners.iter_mut().zip([
+            ("OTLP/gRPC", config.otlp_grpc_address),
+            ("OTLP/HTTP", config.otlp_http_address),
+        ]) {
+            if let Some(address) = address {
+                let listener = TcpListener::bind(address)
+                    .await
+                    .map_err(bind_error(what, address))?;
+                *slot = Some(listener);
+            }
+        }
+        let [otlp_grpc, otlp_http] = otlp_listeners;
         let proxy = SamplingProxy::bind(config.tcp_address, backend.clone(), counters.clone())
             .await
             .map_err(bind_error("TCP", config.tcp_address))?;
@@ -111,6 +136,9 @@ impl Daemon {
             proxy,
             metrics,
             telemetry_interval: TELEMETRY_INTERVAL,
+            otlp,
+            otlp_grpc,
+            otlp_http,
         })
     }
 
@@ -133,6 +161,21 @@ impl Daemon {
     /// The metrics endpoint's address, with `--metrics`.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().and_then(|m| m.local_addr().ok())
+    }
+
+    /// The OTLP/gRPC address, unless `--otlp-grpc off`.
+    pub fn otlp_grpc_address(&self) -> Option<SocketAddr> {
+        self.otlp_grpc.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// The OTLP/HTTP address (`POST /v1/traces`), unless `--otlp-http off`.
+    pub fn otlp_http_address(&self) -> Option<SocketAddr> {
+        self.otlp_http.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// What the OTLP receivers take spans into, with their request counters.
+    pub fn otlp(&self) -> &OtlpIngest {
+        &self.otlp
     }
 
     /// The receivers' side (buffer and counters), for more receivers.
@@ -162,6 +205,9 @@ impl Daemon {
             proxy,
             metrics,
             telemetry_interval,
+            otlp,
+            otlp_grpc,
+            otlp_http,
         } = self;
         let (stop_receivers, stopped) = watch::channel(false);
         let mut receivers = JoinSet::new();
@@ -169,6 +215,17 @@ impl Daemon {
         receivers.spawn(proxy.run(stopped.clone()));
         if let Some(m) = metrics {
             receivers.spawn(m.run(stopped.clone()));
+        }
+        if let Some(listener) = otlp_grpc {
+            let (ingest, stopped) = (otlp.clone(), stopped.clone());
+            receivers.spawn(async move {
+                if let Err(e) = serve_grpc(listener, ingest, stopped).await {
+                    tracing::error!("OTLP/gRPC receiver stopped: {e}");
+                }
+            });
+        }
+        if let Some(listener) = otlp_http {
+            receivers.spawn(serve_http(listener, otlp, stopped.clone()));
         }
         let sender = Sender::spawn(
             intake.buffer().clone(),
@@ -208,6 +265,31 @@ impl Daemon {
         );
         ShutdownReport { drain, counters }
     }
+}
+
+/// The OTLP receivers' intake: translation into the buffer, or with
+/// `--otlp-endpoint` a forwarder to the X-Ray OTLP endpoint, signed with the
+/// daemon's credentials for its region.
+fn otlp_ingest(
+    config: &DaemonConfig,
+    backend: &Backend,
+    intake: Intake,
+) -> Result<OtlpIngest, DaemonError> {
+    let ingest = OtlpIngest::new(Translator::new(TranslatorConfig::default()), intake);
+    let Some(endpoint) = &config.otlp_endpoint else {
+        return Ok(ingest);
+    };
+    let mut builder = XrayOtlpExporter::builder()
+        .with_sdk_config(backend.sdk.clone())
+        .with_region(backend.region.clone());
+    if let OtlpEndpoint::Url(url) = endpoint {
+        builder = builder.with_endpoint(url.clone());
+    }
+    let exporter = builder
+        .build()
+        .map_err(|e| DaemonError::OtlpEndpoint(e.to_string()))?;
+    let forwarder = Forwarder::new(exporter, DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT);
+    Ok(ingest.with_forwarder(forwarder))
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

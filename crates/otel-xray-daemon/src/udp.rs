@@ -15,19 +15,32 @@ use tokio::sync::watch;
 use crate::counters::{RejectReason, Source};
 use crate::framing::{classify_body, split_datagram, Body, OtlpFrameKind, DAEMON_BUFFER_BYTES};
 use crate::intake::Intake;
+use crate::otlp::OtlpIngest;
 
 /// The daemon's UDP port, bound and ready to [`run`](Self::run).
 #[derive(Debug)]
 pub struct UdpReceiver {
     socket: UdpSocket,
     intake: Intake,
+    otlp: Option<OtlpIngest>,
 }
 
 impl UdpReceiver {
     /// Binds `address` (the daemon's `-b`, default `127.0.0.1:2000`).
     pub async fn bind(address: SocketAddr, intake: Intake) -> io::Result<UdpReceiver> {
         let socket = UdpSocket::bind(address).await?;
-        Ok(UdpReceiver { socket, intake })
+        Ok(UdpReceiver {
+            socket,
+            intake,
+            otlp: None,
+        })
+    }
+
+    /// Decodes OTLP-over-UDP frames into `otlp` (without it they are counted
+    /// as `otlp_udp_not_built` rejections).
+    pub fn with_otlp(mut self, otlp: OtlpIngest) -> UdpReceiver {
+        self.otlp = Some(otlp);
+        self
     }
 
     /// The bound address (the port, when bound to port 0).
@@ -43,7 +56,13 @@ impl UdpReceiver {
         loop {
             tokio::select! {
                 received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((len, peer)) => handle_datagram(&buf[..len], peer, &self.intake, &mut log),
+                    Ok((len, peer)) => handle_datagram(
+                        &buf[..len],
+                        peer,
+                        &self.intake,
+                        self.otlp.as_ref(),
+                        &mut log,
+                    ),
                     // ICMP-triggered errors on an unconnected socket are transient.
                     Err(e) => log.warn(format_args!("UDP receive error: {e}")),
                 },
@@ -61,6 +80,7 @@ pub(crate) fn handle_datagram(
     datagram: &[u8],
     peer: SocketAddr,
     intake: &Intake,
+    otlp: Option<&OtlpIngest>,
     log: &mut RateLimitedLog,
 ) {
     let body = match split_datagram(datagram) {
@@ -85,16 +105,23 @@ pub(crate) fn handle_datagram(
             // Spillover is counted by the buffer; nothing to tell a UDP sender.
             let _ = intake.offer(document.to_vec());
         }
-        Body::Otlp { kind, payload } => otlp_frame(kind, payload, peer, intake, log),
+        Body::Otlp { kind, payload } => match otlp {
+            Some(otlp) => {
+                // Counted span by span (or as one malformed unit) by the decoder.
+                if let Err(e) = otlp.ingest_udp_payload(payload) {
+                    log.warn(format_args!(
+                        "OTLP-over-UDP frame ({kind:?}) from {peer} refused: {e}"
+                    ));
+                }
+            }
+            None => otlp_frame(kind, payload, peer, intake, log),
+        },
     }
 }
 
-// ==== OTLP-over-UDP HOOK ========================================================================
-// Frames with a `T1S` / `T1U` / `T1` prefix arrive here, the prefix stripped, the base64 payload
-// undecoded. The OTLP decoder (`crate::otlp::udp`, built separately) replaces this body with a
-// call into it; it counts spans with `Source::OtlpUdp` and offers their documents to `intake`.
-// Until then every frame is counted as one unit received and rejected as `OtlpUdpNotBuilt`:
-// visible in the counters and the log, never silent.
+/// An OTLP-over-UDP frame on a receiver without an OTLP decoder
+/// ([`UdpReceiver::with_otlp`] not called): counted as one unit received and
+/// rejected (`otlp_udp_not_built`) and logged, never silent.
 fn otlp_frame(
     kind: OtlpFrameKind,
     payload: &[u8],
@@ -105,11 +132,10 @@ fn otlp_frame(
     intake.received(Source::OtlpUdp, 1);
     intake.reject(Source::OtlpUdp, RejectReason::OtlpUdpNotBuilt, 1);
     log.warn(format_args!(
-        "OTLP-over-UDP frame ({kind:?}, {} bytes) from {peer} refused: this build has no OTLP decoder",
+        "OTLP-over-UDP frame ({kind:?}, {} bytes) from {peer} refused: this receiver has no OTLP decoder",
         payload.len()
     ));
 }
-// ==== end of OTLP-over-UDP HOOK =================================================================
 
 /// A cheap shape check of what X-Ray would refuse anyway: UTF-8, and `{ ... }` around it.
 fn looks_like_document(document: &[u8]) -> bool {
@@ -172,7 +198,7 @@ mod tests {
         let mut log = RateLimitedLog::new(Duration::from_secs(3600));
         let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
         for d in datagrams {
-            handle_datagram(d, peer, &intake, &mut log);
+            handle_datagram(d, peer, &intake, None, &mut log);
         }
         let mut docs = Vec::new();
         while !intake.buffer().is_empty() {

@@ -13,6 +13,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
@@ -76,7 +77,7 @@ pub(super) fn refusal_message(outcome: &Outcome) -> String {
     message
 }
 
-/// Serves OTLP/gRPC on `listener` until `shutdown` completes.
+/// Serves OTLP/gRPC on `listener` until `stop` turns true.
 ///
 /// # Errors
 ///
@@ -84,8 +85,11 @@ pub(super) fn refusal_message(outcome: &Outcome) -> String {
 pub async fn serve_grpc(
     listener: TcpListener,
     ingest: OtlpIngest,
-    shutdown: impl Future<Output = ()> + Send,
+    mut stop: watch::Receiver<bool>,
 ) -> Result<(), tonic::transport::Error> {
+    let shutdown = async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
     let counting = ingest.clone();
     let service = TraceServiceServer::new(GrpcTraceService { ingest })
         .accept_compressed(CompressionEncoding::Gzip)

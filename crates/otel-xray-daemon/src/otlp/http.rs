@@ -10,26 +10,24 @@
 //! or encoding, 404/405 for other paths and methods. Error bodies are a
 //! `google.rpc.Status` in the request's encoding.
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::io::Read;
-use std::time::Duration;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use prost::Message;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use super::convert::{convert_otlp_json, convert_otlp_request};
 use super::grpc::refusal_message;
 use super::ingest::{OtlpIngest, Outcome};
 use super::proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use crate::counters::Source;
+use crate::http_server::serve;
 
 /// The default OTLP/HTTP listen address (loopback, as the X-Ray daemon's own ports).
 pub const DEFAULT_HTTP_ADDRESS: &str = "127.0.0.1:4318";
@@ -43,54 +41,13 @@ pub const MAX_HTTP_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// What the sender is told to wait before retrying a refused request.
 const RETRY_AFTER_SECONDS: &str = "1";
 
-/// How long open connections get to finish when the receiver stops.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-
-/// Serves OTLP/HTTP on `listener` until `shutdown` completes, then lets open
-/// requests finish (at most 5 s).
-pub async fn serve_http(
-    listener: TcpListener,
-    ingest: OtlpIngest,
-    shutdown: impl Future<Output = ()> + Send,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
-                    Err(e) => {
-                        // Out of file descriptors and the like: wait, don't spin.
-                        tracing::warn!(error = %e, "OTLP/HTTP accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let ingest = ingest.clone();
-                let service = service_fn(move |request| {
-                    let ingest = ingest.clone();
-                    async move { Ok::<_, Infallible>(handle(request, &ingest).await) }
-                });
-                let connection = hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(error = %e, "OTLP/HTTP connection ended with an error");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("OTLP/HTTP connections still open after the shutdown grace period");
-    }
+/// Serves OTLP/HTTP on `listener` until `stop` turns true.
+pub async fn serve_http(listener: TcpListener, ingest: OtlpIngest, stop: watch::Receiver<bool>) {
+    let handle = Arc::new(move |request| {
+        let ingest = ingest.clone();
+        async move { handle(request, &ingest).await }
+    });
+    serve("OTLP/HTTP", listener, handle, stop).await;
 }
 
 /// The body encoding of a request, and so of its answer.

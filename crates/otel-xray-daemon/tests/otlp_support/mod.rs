@@ -46,22 +46,19 @@ impl Receivers {
             ingest: ingest.clone(),
             stop,
         };
-        let stopped = receivers.stopped();
         let grpc_ingest = ingest.clone();
+        let stopped = receivers.stop.subscribe();
         tokio::spawn(async move {
             serve_grpc(grpc_listener, grpc_ingest, stopped)
                 .await
                 .unwrap()
         });
-        tokio::spawn(serve_http(http_listener, ingest, receivers.stopped()));
+        tokio::spawn(serve_http(
+            http_listener,
+            ingest,
+            receivers.stop.subscribe(),
+        ));
         receivers
-    }
-
-    fn stopped(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let mut rx = self.stop.subscribe();
-        async move {
-            let _ = rx.wait_for(|stop| *stop).await;
-        }
     }
 
     pub fn http_url(&self) -> String {
