@@ -51,6 +51,7 @@ pub struct Running {
     pub tcp: SocketAddr,
     pub metrics: Option<SocketAddr>,
     pub counters: Arc<DaemonCounters>,
+    pub buffer: Arc<otel_xray_daemon::SegmentBuffer>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<ShutdownReport>,
 }
@@ -67,6 +68,7 @@ impl Running {
             tcp: daemon.tcp_address(),
             metrics: daemon.metrics_address(),
             counters: daemon.counters(),
+            buffer: daemon.intake().buffer().clone(),
             stop,
             task: tokio::spawn(daemon.run(async move {
                 let _ = stopped.await;
@@ -83,6 +85,49 @@ impl Running {
             .expect("daemon stops in time")
             .expect("daemon task")
     }
+}
+
+/// A multi-thread runtime for tests that also run a fault proxy (whose own runtime must be
+/// dropped outside any async context).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A segment document of about `pad` bytes more than its skeleton, in trace `trace`.
+pub fn document(trace: &str, n: u64, pad: usize) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    serde_json::json!({
+        "name": "load",
+        "id": format!("{n:016x}"),
+        "trace_id": trace,
+        "start_time": now - 1.0,
+        "end_time": now,
+        "metadata": {"default": {"pad": "x".repeat(pad)}},
+    })
+    .to_string()
+}
+
+/// A fresh X-Ray trace id.
+pub fn trace_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("1-{now:08x}-{:024x}", fastrand_u96())
+}
+
+fn fastrand_u96() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    u128::from(h.finish()) << 32 | u128::from(std::process::id())
 }
 
 /// An X-Ray client for moto.
