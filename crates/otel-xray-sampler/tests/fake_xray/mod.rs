@@ -43,6 +43,8 @@ pub struct State {
     pub statistics_per_request: Vec<usize>,
     /// How many `GetSamplingRules` pages were served.
     pub rules_pages: usize,
+    /// Every request as received: path, headers (name, value) and body.
+    pub requests: Vec<(String, Vec<(String, String)>, Vec<u8>)>,
 }
 
 pub struct FakeXray {
@@ -95,8 +97,14 @@ fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     resp
 }
 
-fn handle(state: &Mutex<State>, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
+fn handle(
+    state: &Mutex<State>,
+    path: &str,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
     let mut s = state.lock().expect("fake state");
+    s.requests.push((path.to_owned(), headers, body.to_vec()));
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     match path {
         "/GetSamplingRules" => s.rules_calls += 1,
@@ -186,8 +194,18 @@ impl FakeXray {
                         let state = Arc::clone(&state);
                         async move {
                             let path = req.uri().path().to_owned();
+                            let headers = req
+                                .headers()
+                                .iter()
+                                .map(|(n, v)| {
+                                    (
+                                        n.to_string(),
+                                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                    )
+                                })
+                                .collect();
                             let body = req.into_body().collect().await?.to_bytes();
-                            Ok::<_, hyper::Error>(handle(&state, &path, &body))
+                            Ok::<_, hyper::Error>(handle(&state, &path, headers, &body))
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
