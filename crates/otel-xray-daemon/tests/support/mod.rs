@@ -59,9 +59,17 @@ pub struct Running {
 impl Running {
     /// Binds and runs a daemon with `args`.
     pub async fn start(args: DaemonArgs) -> Running {
+        Running::start_with_telemetry(args, otel_xray_daemon::TELEMETRY_INTERVAL).await
+    }
+
+    /// Binds and runs a daemon with `args` that reports telemetry every `interval`.
+    pub async fn start_with_telemetry(args: DaemonArgs, interval: Duration) -> Running {
         test_credentials();
         let config = DaemonConfig::from_args(&args).expect("config");
-        let daemon = Daemon::bind(config).await.expect("daemon binds");
+        let daemon = Daemon::bind(config)
+            .await
+            .expect("daemon binds")
+            .with_telemetry_interval(interval);
         let (stop, stopped) = oneshot::channel::<()>();
         let running = Running {
             udp: daemon.udp_address(),
