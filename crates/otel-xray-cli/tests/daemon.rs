@@ -3,12 +3,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
-use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
 use otel_xray_testkit::MotoServer;
 use serde_json::json;
-use support::{send_framed, Listener, TempFile};
+use support::{send_framed, stored_documents, Listener, TempFile};
 
 #[test]
 fn a_daemon_command_line_and_config_file_work_unchanged() {
@@ -32,14 +29,7 @@ fn a_daemon_command_line_and_config_file_work_unchanged() {
     let d = Listener::spawn(
         // `-region` (one dash) as the Go daemon accepts it; it wins over the file's Region.
         &["daemon", "-c", config.path(), "-region", "us-east-1", "-o"],
-        &[
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ],
+        &otel_xray_testkit::MOTO_CREDENTIALS_ENV,
         "otel-xray daemon: UDP ",
     );
     let startup = d.stderr();
@@ -65,38 +55,7 @@ fn a_daemon_command_line_and_config_file_work_unchanged() {
         "{err}"
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let stored = rt.block_on(async {
-        let config = aws_sdk_xray::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .endpoint_url(&url)
-            .build();
-        let client = aws_sdk_xray::Client::from_conf(config);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let out = client
-                .batch_get_traces()
-                .trace_ids(&trace_id)
-                .send()
-                .await
-                .expect("BatchGetTraces");
-            let docs: Vec<String> = out
-                .traces()
-                .iter()
-                .flat_map(|t| t.segments())
-                .filter_map(|s| s.document().map(str::to_owned))
-                .collect();
-            if !docs.is_empty() || Instant::now() > deadline {
-                return docs;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
+    let stored = stored_documents(&url, &trace_id, 1);
     assert_eq!(
         stored,
         vec![segment],

@@ -18,6 +18,17 @@ use std::time::{Duration, Instant};
 pub const SEGMENT_SCHEMA: &str =
     include_str!("../../otel-xray-exporter/schema/xray-segmentdocument-schema-v1.0.0.json");
 
+/// Environment for a process that talks to moto: static test credentials, no profile, no
+/// instance metadata.
+pub const MOTO_CREDENTIALS_ENV: [(&str, &str); 6] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_SESSION_TOKEN", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+];
+
 /// A running `moto_server` on `127.0.0.1`, killed when dropped.
 #[derive(Debug)]
 pub struct MotoServer {

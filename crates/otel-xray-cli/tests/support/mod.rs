@@ -230,3 +230,41 @@ fn fastrand_suffix() -> u128 {
         .unwrap()
         .as_nanos()
 }
+
+/// The documents moto at `url` holds for `trace_id`, polled until there are at least `want`
+/// (or [`WAIT`] passes).
+pub fn stored_documents(url: &str, trace_id: &str, want: usize) -> Vec<String> {
+    use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = aws_sdk_xray::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(url)
+            .build();
+        let client = aws_sdk_xray::Client::from_conf(config);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = client
+                .batch_get_traces()
+                .trace_ids(trace_id)
+                .send()
+                .await
+                .expect("BatchGetTraces");
+            let docs: Vec<String> = out
+                .traces()
+                .iter()
+                .flat_map(|t| t.segments())
+                .filter_map(|s| s.document().map(str::to_owned))
+                .collect();
+            if docs.len() >= want || Instant::now() > deadline {
+                return docs;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
+}

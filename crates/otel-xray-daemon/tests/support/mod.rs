@@ -19,14 +19,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub fn test_credentials() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        for (k, v) in [
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ] {
+        for (k, v) in otel_xray_testkit::MOTO_CREDENTIALS_ENV {
             std::env::set_var(k, v);
         }
     });
