@@ -2,7 +2,6 @@
 //! stand-in X-Ray that records requests), and the Prometheus endpoint with `/healthz`.
 
 #[path = "../../otel-xray-sampler/tests/fake_xray/mod.rs"]
-#[allow(dead_code)]
 mod fake_xray;
 mod support;
 

@@ -190,6 +190,47 @@ pub fn assert_segment_valid(doc: &serde_json::Value) {
     );
 }
 
+/// botocore's verdict on each recorded request's SigV4 signature, in order: one object per
+/// request with `ok` (signature, region and signing name `xray` all match), `expected`, `got`
+/// and `signed_headers`. Each item holds `method`, `url`, `headers` (a list of `[name, value]`),
+/// `body_hex`, `access_key`, `secret_key`, `token` and `region`. Runs
+/// `crates/otel-xray-exporter/tests/otlp_support/verify_sigv4.py` with `python3`.
+///
+/// # Panics
+/// When python3 or botocore is missing (install `tests/python/requirements.txt`).
+pub fn botocore_sigv4_verdicts(items: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!(
+        "otel-xray-sigv4-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("requests.json");
+    std::fs::write(&input, serde_json::to_vec(items).expect("JSON")).expect("write requests");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../otel-xray-exporter/tests/otlp_support/verify_sigv4.py"
+    );
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(&input)
+        .output()
+        .expect("python3 with botocore (tests/python/requirements.txt)");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "verifier failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("verdicts are JSON");
+    assert_eq!(verdicts.len(), items.len());
+    verdicts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,45 +285,4 @@ mod tests {
         let _ = s.read_to_string(&mut out);
         assert!(out.starts_with("HTTP/1."), "unexpected reply: {out:.80}");
     }
-}
-
-/// botocore's verdict on each recorded request's SigV4 signature, in order: one object per
-/// request with `ok` (signature, region and signing name `xray` all match), `expected`, `got`
-/// and `signed_headers`. Each item holds `method`, `url`, `headers` (a list of `[name, value]`),
-/// `body_hex`, `access_key`, `secret_key`, `token` and `region`. Runs
-/// `crates/otel-xray-exporter/tests/otlp_support/verify_sigv4.py` with `python3`.
-///
-/// # Panics
-/// When python3 or botocore is missing (install `tests/python/requirements.txt`).
-pub fn botocore_sigv4_verdicts(items: &[serde_json::Value]) -> Vec<serde_json::Value> {
-    let dir = std::env::temp_dir().join(format!(
-        "otel-xray-sigv4-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::SystemTime::UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let input = dir.join("requests.json");
-    std::fs::write(&input, serde_json::to_vec(items).expect("JSON")).expect("write requests");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../otel-xray-exporter/tests/otlp_support/verify_sigv4.py"
-    );
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(&input)
-        .output()
-        .expect("python3 with botocore (tests/python/requirements.txt)");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        output.status.success(),
-        "verifier failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let verdicts: Vec<serde_json::Value> =
-        serde_json::from_slice(&output.stdout).expect("verdicts are JSON");
-    assert_eq!(verdicts.len(), items.len());
-    verdicts
 }

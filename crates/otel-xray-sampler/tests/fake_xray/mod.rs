@@ -20,6 +20,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+/// One request as received: path, headers (name, value) and body.
+pub type Recorded = (String, Vec<(String, String)>, Vec<u8>);
+
 /// What the fake serves and what it saw.
 #[derive(Debug, Default)]
 pub struct State {
@@ -43,8 +46,8 @@ pub struct State {
     pub statistics_per_request: Vec<usize>,
     /// How many `GetSamplingRules` pages were served.
     pub rules_pages: usize,
-    /// Every request as received: path, headers (name, value) and body.
-    pub requests: Vec<(String, Vec<(String, String)>, Vec<u8>)>,
+    /// Every request as received.
+    pub requests: Vec<Recorded>,
 }
 
 pub struct FakeXray {
