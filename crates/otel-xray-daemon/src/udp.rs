@@ -48,7 +48,8 @@ impl UdpReceiver {
         self.socket.local_addr()
     }
 
-    /// Receives until `stop` turns true (or its sender is dropped).
+    /// Receives until `stop` turns true (or its sender is dropped), then takes what is
+    /// already queued on the socket.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         // One byte more than the daemon reads, so an oversized datagram is seen as such.
         let mut buf = vec![0u8; DAEMON_BUFFER_BYTES + 1];
@@ -66,8 +67,11 @@ impl UdpReceiver {
                     // ICMP-triggered errors on an unconnected socket are transient.
                     Err(e) => log.warn(format_args!("UDP receive error: {e}")),
                 },
-                changed = stop.wait_for(|stop| *stop) => {
-                    let _ = changed;
+                _ = stop.wait_for(|stop| *stop) => {
+                    // What is already in the socket's queue was sent before the stop: take it.
+                    while let Ok((len, peer)) = self.socket.try_recv_from(&mut buf) {
+                        handle_datagram(&buf[..len], peer, &self.intake, &mut log);
+                    }
                     return;
                 }
             }

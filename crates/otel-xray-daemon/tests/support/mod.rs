@@ -19,14 +19,7 @@ pub const WAIT: Duration = Duration::from_secs(60);
 pub fn test_credentials() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        for (k, v) in [
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ] {
+        for (k, v) in otel_xray_testkit::MOTO_CREDENTIALS_ENV {
             std::env::set_var(k, v);
         }
     });
@@ -56,6 +49,7 @@ pub struct Running {
     pub otlp_http: Option<SocketAddr>,
     pub otlp: otel_xray_daemon::OtlpIngest,
     pub counters: Arc<DaemonCounters>,
+    pub buffer: Arc<otel_xray_daemon::SegmentBuffer>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<ShutdownReport>,
 }
@@ -63,9 +57,17 @@ pub struct Running {
 impl Running {
     /// Binds and runs a daemon with `args`.
     pub async fn start(args: DaemonArgs) -> Running {
+        Running::start_with_telemetry(args, otel_xray_daemon::TELEMETRY_INTERVAL).await
+    }
+
+    /// Binds and runs a daemon with `args` that reports telemetry every `interval`.
+    pub async fn start_with_telemetry(args: DaemonArgs, interval: Duration) -> Running {
         test_credentials();
         let config = DaemonConfig::from_args(&args).expect("config");
-        let daemon = Daemon::bind(config).await.expect("daemon binds");
+        let daemon = Daemon::bind(config)
+            .await
+            .expect("daemon binds")
+            .with_telemetry_interval(interval);
         let (stop, stopped) = oneshot::channel::<()>();
         let running = Running {
             udp: daemon.udp_address(),
@@ -75,6 +77,7 @@ impl Running {
             otlp_http: daemon.otlp_http_address(),
             otlp: daemon.otlp().clone(),
             counters: daemon.counters(),
+            buffer: daemon.intake().buffer().clone(),
             stop,
             task: tokio::spawn(daemon.run(async move {
                 let _ = stopped.await;
@@ -91,6 +94,49 @@ impl Running {
             .expect("daemon stops in time")
             .expect("daemon task")
     }
+}
+
+/// A multi-thread runtime for tests that also run a fault proxy (whose own runtime must be
+/// dropped outside any async context).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A segment document of about `pad` bytes more than its skeleton, in trace `trace`.
+pub fn document(trace: &str, n: u64, pad: usize) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    serde_json::json!({
+        "name": "load",
+        "id": format!("{n:016x}"),
+        "trace_id": trace,
+        "start_time": now - 1.0,
+        "end_time": now,
+        "metadata": {"default": {"pad": "x".repeat(pad)}},
+    })
+    .to_string()
+}
+
+/// A fresh X-Ray trace id.
+pub fn trace_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    format!("1-{now:08x}-{:024x}", fastrand_u96())
+}
+
+fn fastrand_u96() -> u128 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id().into());
+    u128::from(h.finish()) << 32 | u128::from(std::process::id())
 }
 
 /// An X-Ray client for moto.
