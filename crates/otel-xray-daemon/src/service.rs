@@ -18,7 +18,8 @@ use crate::counters::{CountersSnapshot, DaemonCounters};
 use crate::intake::Intake;
 use crate::metrics::MetricsServer;
 use crate::otlp::{
-    serve_grpc, serve_http, Forwarder, OtlpIngest, DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT,
+    serve_grpc, serve_http, Forwarder, OtlpIngest, DEFAULT_GRPC_ADDRESS, DEFAULT_HTTP_ADDRESS,
+    DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT,
 };
 use crate::proxy::SamplingProxy;
 use crate::sender::{DrainReport, Sender, SenderOptions};
@@ -104,15 +105,19 @@ impl Daemon {
             .map_err(bind_error("UDP", config.udp_address))?
             .with_otlp(otlp.clone());
         let mut otlp_listeners = [None, None];
-        for (slot, (what, address)) in otlp_listeners.iter_mut().zip([
-            ("OTLP/gRPC", config.otlp_grpc_address),
-            ("OTLP/HTTP", config.otlp_http_address),
+        for (slot, (what, address, default)) in otlp_listeners.iter_mut().zip([
+            ("OTLP/gRPC", config.otlp_grpc_address, DEFAULT_GRPC_ADDRESS),
+            ("OTLP/HTTP", config.otlp_http_address, DEFAULT_HTTP_ADDRESS),
         ]) {
-            if let Some(address) = address {
-                let listener = TcpListener::bind(address)
-                    .await
-                    .map_err(bind_error(what, address))?;
-                *slot = Some(listener);
+            let Some(address) = address else { continue };
+            match TcpListener::bind(address).await {
+                Ok(listener) => *slot = Some(listener),
+                // The X-Ray daemon has no OTLP ports: an existing daemon setup must still
+                // start where another collector already holds the OTLP defaults.
+                Err(e) if address.to_string() == default => {
+                    tracing::warn!("{what} not listening: {address} is not available ({e})");
+                }
+                Err(e) => return Err(bind_error(what, address)(e)),
             }
         }
         let [otlp_grpc, otlp_http] = otlp_listeners;

@@ -70,7 +70,13 @@ impl UdpReceiver {
                 _ = stop.wait_for(|stop| *stop) => {
                     // What is already in the socket's queue was sent before the stop: take it.
                     while let Ok((len, peer)) = self.socket.try_recv_from(&mut buf) {
-                        handle_datagram(&buf[..len], peer, &self.intake, &mut log);
+                        handle_datagram(
+                            &buf[..len],
+                            peer,
+                            &self.intake,
+                            self.otlp.as_ref(),
+                            &mut log,
+                        );
                     }
                     return;
                 }
