@@ -70,7 +70,8 @@ enum Command {
     /// Run as the X-Ray daemon: segments on UDP (default 127.0.0.1:2000), the sampling proxy
     /// on TCP (same address), PutTraceSegments out. Takes the X-Ray daemon's flags (also in
     /// its single-dash form, `-region`) and configuration file (`-c`).
-    Daemon(otel_xray_daemon::DaemonArgs),
+    // Boxed: the daemon has many more flags than the other commands.
+    Daemon(Box<otel_xray_daemon::DaemonArgs>),
     /// Check what traces need to reach X-Ray here: region, credentials, identity
     /// (sts get-caller-identity), Transaction Search, the daemon address (UDP and TCP),
     /// and which delivery path will work. Exit 0 only when the chosen path will.
@@ -170,7 +171,7 @@ fn main() -> ExitCode {
         Command::Header(cmd) => Ok(run_header(cmd)),
         Command::Validate { file, quiet } => read_input(&file).map(|t| run_validate(&t, quiet)),
         Command::Listen(args) => run_listen(args),
-        Command::Daemon(args) => run_daemon(args),
+        Command::Daemon(args) => run_daemon(*args),
         Command::Doctor {
             path,
             region,

@@ -49,11 +49,11 @@ fn request(n: u64, spans: u64) -> ExportTraceServiceRequest {
     let spans = (0..spans)
         .map(|i| Span {
             trace_id: trace_id.clone(),
-            span_id: (n << 20 | i + 1).to_be_bytes().to_vec(),
+            span_id: ((n << 20) | (i + 1)).to_be_bytes().to_vec(),
             parent_span_id: if i == 0 {
                 Vec::new()
             } else {
-                (n << 20 | 1).to_be_bytes().to_vec()
+                ((n << 20) | 1).to_be_bytes().to_vec()
             },
             name: "GET /orders/{id}".into(),
             kind: if i == 0 { 2 } else { 3 },

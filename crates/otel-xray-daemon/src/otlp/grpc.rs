@@ -54,12 +54,18 @@ fn grpc_answer(outcome: Outcome) -> Result<ExportTraceServiceResponse, Status> {
     if outcome.is_refused() {
         return Err(Status::resource_exhausted(refusal_message(&outcome)));
     }
-    Ok(ExportTraceServiceResponse {
-        partial_success: (outcome.rejected > 0).then(|| ExportTracePartialSuccess {
-            rejected_spans: outcome.rejected as i64,
-            error_message: outcome.message,
-        }),
-    })
+    Ok(export_response(outcome))
+}
+
+/// The answer to a request that was taken: `partial_success` when spans were refused.
+pub(super) fn export_response(outcome: Outcome) -> ExportTraceServiceResponse {
+    let partial = ExportTracePartialSuccess {
+        rejected_spans: outcome.rejected as i64,
+        error_message: outcome.message,
+    };
+    ExportTraceServiceResponse {
+        partial_success: (outcome.rejected > 0).then_some(partial),
+    }
 }
 
 /// The message of a `RESOURCE_EXHAUSTED` / 429 answer.

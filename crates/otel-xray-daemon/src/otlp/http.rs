@@ -23,9 +23,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::convert::{convert_otlp_json, convert_otlp_request};
-use super::grpc::refusal_message;
+use super::grpc::{export_response, refusal_message};
 use super::ingest::{OtlpIngest, Outcome};
-use super::proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use super::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::counters::Source;
 use crate::http_server::serve;
 
@@ -175,17 +175,7 @@ fn answer(encoding: Encoding, outcome: Outcome) -> Response<Full<Bytes>> {
         return response;
     }
     let body = match encoding {
-        Encoding::Protobuf => {
-            let response = ExportTraceServiceResponse {
-                partial_success: (outcome.rejected > 0).then(|| {
-                    super::proto::collector::trace::v1::ExportTracePartialSuccess {
-                        rejected_spans: outcome.rejected as i64,
-                        error_message: outcome.message,
-                    }
-                }),
-            };
-            Bytes::from(response.encode_to_vec())
-        }
+        Encoding::Protobuf => Bytes::from(export_response(outcome).encode_to_vec()),
         Encoding::Json => {
             // The protobuf JSON mapping: int64 as a string, absent message = `{}`.
             let json = if outcome.rejected > 0 {
