@@ -5,10 +5,11 @@
 
 use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime};
 
 use aws_credential_types::provider::ProvideCredentials;
+use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
@@ -32,11 +33,48 @@ pub const PROXIED_PATHS: [&str; 2] = ["/GetSamplingRules", "/SamplingTargets"];
 /// Largest request body accepted (sampling requests are a few KB).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Credentials are fetched again this long before they expire.
+const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
+
 /// What the proxy forwards with.
 struct Upstream {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     backend: Backend,
     counters: Arc<DaemonCounters>,
+    /// The last credentials: with `-r`, each fetch is an STS AssumeRole call, and every SDK
+    /// on the host polls targets every 10 s.
+    credentials: Mutex<Option<Credentials>>,
+}
+
+impl Upstream {
+    async fn credentials(&self) -> Result<Credentials, String> {
+        let usable = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE_EXPIRY)
+        };
+        let cached = self
+            .credentials
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(c) = cached.filter(usable) {
+            return Ok(c);
+        }
+        let provider = self
+            .backend
+            .sdk
+            .credentials_provider()
+            .ok_or("no AWS credentials provider")?;
+        let fresh = provider
+            .provide_credentials()
+            .await
+            .map_err(|e| format!("no AWS credentials: {e}"))?;
+        *self
+            .credentials
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(fresh.clone());
+        Ok(fresh)
+    }
 }
 
 /// The sampling proxy, bound and ready to [`run`](Self::run).
@@ -74,6 +112,7 @@ impl SamplingProxy {
                 client,
                 backend,
                 counters,
+                credentials: Mutex::new(None),
             }),
         })
     }
@@ -159,9 +198,15 @@ async fn forward(
         )
         .body(Full::new(body.clone()))
         .map_err(|e| other(e.to_string()))?;
-    sign_request(&upstream.backend, &mut request, &url, &body)
-        .await
-        .map_err(other)?;
+    let credentials = upstream.credentials().await.map_err(other)?;
+    sign_request(
+        &upstream.backend.region,
+        credentials,
+        &mut request,
+        &url,
+        &body,
+    )
+    .map_err(other)?;
     let response = upstream.client.request(request).await.map_err(|e| {
         let kind = if e.is_connect() {
             classify_error(&e)
@@ -188,21 +233,14 @@ async fn forward(
     Ok(out)
 }
 
-/// Adds the SigV4 headers for the daemon's credentials and region.
-async fn sign_request(
-    backend: &Backend,
+/// Adds the SigV4 headers for `credentials` in `region`.
+fn sign_request(
+    region: &str,
+    credentials: Credentials,
     request: &mut Request<Full<Bytes>>,
     url: &str,
     body: &[u8],
 ) -> Result<(), String> {
-    let provider = backend
-        .sdk
-        .credentials_provider()
-        .ok_or("no AWS credentials provider")?;
-    let credentials = provider
-        .provide_credentials()
-        .await
-        .map_err(|e| format!("no AWS credentials: {e}"))?;
     let identity = credentials.into();
     let mut settings = SigningSettings::default();
     settings
@@ -211,7 +249,7 @@ async fn sign_request(
         .push(Cow::Borrowed("expect"));
     let params = v4::SigningParams::builder()
         .identity(&identity)
-        .region(&backend.region)
+        .region(region)
         .name("xray")
         .time(SystemTime::now())
         .settings(settings)
