@@ -4,6 +4,7 @@
 //! * `validate` — segment documents against the official schema and X-Ray's limits;
 //! * `header` — parse or make an `X-Amzn-Trace-Id` header;
 //! * `listen` — a local stand-in for the X-Ray daemon that prints traces as trees;
+//! * `daemon` — a drop-in replacement for the X-Ray daemon (same flags and configuration file);
 //! * `doctor` — checks region, credentials, identity, Transaction Search and the daemon
 //!   address, and says which delivery path will work (exit 0 only when it will).
 //!
@@ -22,7 +23,6 @@ mod daemon;
 mod doctor;
 mod header;
 mod listen;
-mod otlp;
 mod translate;
 mod validate;
 
@@ -67,6 +67,11 @@ enum Command {
     Header(HeaderCommand),
     /// Receive daemon-framed segments on UDP, validate them and print each trace as a tree.
     Listen(ListenArgs),
+    /// Run as the X-Ray daemon: segments on UDP (default 127.0.0.1:2000), the sampling proxy
+    /// on TCP (same address), PutTraceSegments out. Takes the X-Ray daemon's flags (also in
+    /// its single-dash form, `-region`) and configuration file (`-c`).
+    // Boxed: the daemon has many more flags than the other commands.
+    Daemon(Box<otel_xray_daemon::DaemonArgs>),
     /// Check what traces need to reach X-Ray here: region, credentials, identity
     /// (sts get-caller-identity), Transaction Search, the daemon address (UDP and TCP),
     /// and which delivery path will work. Exit 0 only when the chosen path will.
@@ -134,7 +139,7 @@ struct ListenArgs {
     #[arg(long, default_value_t = 200)]
     settle_ms: u64,
     /// Also send every document on to the PutTraceSegments API (the exporter's api
-    /// transport), as the daemon does: batches of up to 50, flushed after 1 s idle.
+    /// transport), as the daemon does: batches of up to 50, sent as soon as a call is free.
     /// Credentials and region come from the usual AWS environment.
     #[arg(long)]
     forward: bool,
@@ -150,7 +155,7 @@ const EXIT_PROBLEMS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(otel_xray_daemon::daemon_style_args(std::env::args()));
     let result = match cli.command {
         Command::Translate {
             file,
@@ -166,6 +171,7 @@ fn main() -> ExitCode {
         Command::Header(cmd) => Ok(run_header(cmd)),
         Command::Validate { file, quiet } => read_input(&file).map(|t| run_validate(&t, quiet)),
         Command::Listen(args) => run_listen(args),
+        Command::Daemon(args) => run_daemon(*args),
         Command::Doctor {
             path,
             region,
@@ -326,6 +332,83 @@ fn run_listen(args: ListenArgs) -> Result<ExitCode, String> {
     })?;
     eprintln!("otel-xray listen: stopped; {counters}");
     Ok(ExitCode::SUCCESS)
+}
+
+fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
+    let config = otel_xray_daemon::DaemonConfig::from_args(&args).map_err(|e| e.to_string())?;
+    init_daemon_logging(&config)?;
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("starting the runtime: {e}"))?;
+    let report = runtime.block_on(async {
+        let daemon = otel_xray_daemon::Daemon::bind(config)
+            .await
+            .map_err(|e| e.to_string())?;
+        let c = daemon.config();
+        eprintln!(
+            "otel-xray daemon: UDP {} (segments), TCP {} (sampling proxy){}{}{}; buffer {} MB, \
+             concurrency {}, shutdown timeout {:?}",
+            daemon.udp_address(),
+            daemon.tcp_address(),
+            daemon
+                .otlp_grpc_address()
+                .map(|a| format!(", OTLP/gRPC {a}"))
+                .unwrap_or_default(),
+            daemon
+                .otlp_http_address()
+                .map(|a| format!(", OTLP/HTTP http://{a}/v1/traces"))
+                .unwrap_or_default(),
+            daemon
+                .metrics_address()
+                .map(|m| format!(", metrics http://{m}/metrics"))
+                .unwrap_or_default(),
+            c.buffer_bytes / (1024 * 1024),
+            c.concurrency,
+            c.shutdown_timeout,
+        );
+        Ok::<_, String>(daemon.run(otel_xray_daemon::shutdown_signal()).await)
+    })?;
+    let c = &report.counters;
+    eprintln!(
+        "otel-xray daemon: stopped; received {}, sent {}, spillover {}, rejected {}, \
+         refused by X-Ray {}, dropped {} ({} undelivered at shutdown)",
+        c.received_total(),
+        c.sent,
+        c.spillover,
+        c.rejected_total(),
+        c.backend_rejected,
+        c.dropped,
+        report.drain.undelivered,
+    );
+    Ok(if report.drain.undelivered == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_PROBLEMS)
+    })
+}
+
+/// Logs at the daemon's level to standard error, or appended to `-f` / `Logging.LogPath`.
+fn init_daemon_logging(config: &otel_xray_daemon::DaemonConfig) -> Result<(), String> {
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(config.log_level.as_tracing())
+        .with_ansi(false);
+    match &config.log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("log file {}: {e}", path.display()))?;
+            builder.with_writer(std::sync::Mutex::new(file)).init();
+        }
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+    Ok(())
 }
 
 /// The AWS config chain, with the command line's endpoint and region on top.

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use otel_xray_exporter::{TranslateStats, Translator, TranslatorConfig};
 
-use crate::otlp;
+use otel_xray_daemon::convert_otlp_json;
 
 /// Translator options from the command line.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +45,7 @@ pub fn run(
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> std::io::Result<Summary> {
-    let conversion = otlp::convert_str(text);
+    let conversion = convert_otlp_json(text);
     let config = TranslatorConfig::builder()
         .indexed_attributes(opts.indexed_attributes.iter().cloned())
         .index_all_attributes(opts.index_all_attributes)
@@ -144,7 +144,7 @@ mod tests {
                 .indexed_attribute("order.priority")
                 .build(),
         );
-        let conversion = otlp::convert_str(FIXTURE);
+        let conversion = convert_otlp_json(FIXTURE);
         let group = &conversion.groups[0];
         // Compared as JSON: the SDK Resource is a hash map, so the order of the
         // `otel.resource.*` metadata keys differs between two Resource values.
@@ -207,7 +207,7 @@ mod tests {
         let (mut out, mut err) = (Vec::new(), Vec::new());
         run(FIXTURE, &opts, &mut out, &mut err).unwrap();
 
-        let conversion = otlp::convert_str(FIXTURE);
+        let conversion = convert_otlp_json(FIXTURE);
         let group = &conversion.groups[0];
         let written = Shared::default();
         let mut exporter = XrayExporter::builder()

@@ -2,12 +2,9 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
-use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
 use otel_xray_testkit::MotoServer;
 use serde_json::json;
-use support::{send_framed, Listener};
+use support::{send_framed, stored_documents, Listener};
 
 #[test]
 fn forwarded_documents_reach_put_trace_segments() {
@@ -23,14 +20,7 @@ fn forwarded_documents_reach_put_trace_segments() {
             "--settle-ms",
             "50",
         ],
-        &[
-            ("AWS_ACCESS_KEY_ID", "testing"),
-            ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ("AWS_SESSION_TOKEN", "testing"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("AWS_CONFIG_FILE", "/nonexistent"),
-            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
-        ],
+        &otel_xray_testkit::MOTO_CREDENTIALS_ENV,
     );
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -55,39 +45,7 @@ fn forwarded_documents_reach_put_trace_segments() {
         "{err}"
     );
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let stored = rt.block_on(async {
-        let config = aws_sdk_xray::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .endpoint_url(&url)
-            .build();
-        let client = aws_sdk_xray::Client::from_conf(config);
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let out = client
-                .batch_get_traces()
-                .trace_ids(&trace_id)
-                .send()
-                .await
-                .expect("BatchGetTraces");
-            let docs: Vec<String> = out
-                .traces()
-                .iter()
-                .flat_map(|t| t.segments())
-                .filter_map(|s| s.document().map(str::to_owned))
-                .collect();
-            if docs.len() >= 2 || Instant::now() > deadline {
-                return docs;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    });
-    let mut stored = stored;
+    let mut stored = stored_documents(&url, &trace_id, 2);
     stored.sort();
     let mut sent = vec![root, child];
     sent.sort();

@@ -5,6 +5,8 @@
 //!   with instructions; it never skips silently.
 //! * [`assert_segment_valid`] / [`segment_schema_errors`] check a document against
 //!   the official X-Ray segment schema (draft-04).
+//! * [`botocore_sigv4_verdicts`] has botocore recompute the SigV4 signature of recorded
+//!   requests: an independent implementation, never our own signer.
 //! * [`spans`] holds the spans the benchmarks translate.
 
 pub mod spans;
@@ -18,6 +20,17 @@ use std::time::{Duration, Instant};
 /// The official segment document schema, shipped with `otel-xray-exporter`.
 pub const SEGMENT_SCHEMA: &str =
     include_str!("../../otel-xray-exporter/schema/xray-segmentdocument-schema-v1.0.0.json");
+
+/// Environment for a process that talks to moto: static test credentials, no profile, no
+/// instance metadata.
+pub const MOTO_CREDENTIALS_ENV: [(&str, &str); 6] = [
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_SESSION_TOKEN", "testing"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/nonexistent"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+];
 
 /// A running `moto_server` on `127.0.0.1`, killed when dropped.
 #[derive(Debug)]
@@ -178,6 +191,47 @@ pub fn assert_segment_valid(doc: &serde_json::Value) {
         errors.join("\n  "),
         doc
     );
+}
+
+/// botocore's verdict on each recorded request's SigV4 signature, in order: one object per
+/// request with `ok` (signature, region and signing name `xray` all match), `expected`, `got`
+/// and `signed_headers`. Each item holds `method`, `url`, `headers` (a list of `[name, value]`),
+/// `body_hex`, `access_key`, `secret_key`, `token` and `region`. Runs
+/// `crates/otel-xray-exporter/tests/otlp_support/verify_sigv4.py` with `python3`.
+///
+/// # Panics
+/// When python3 or botocore is missing (install `tests/python/requirements.txt`).
+pub fn botocore_sigv4_verdicts(items: &[serde_json::Value]) -> Vec<serde_json::Value> {
+    let dir = std::env::temp_dir().join(format!(
+        "otel-xray-sigv4-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let input = dir.join("requests.json");
+    std::fs::write(&input, serde_json::to_vec(items).expect("JSON")).expect("write requests");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../otel-xray-exporter/tests/otlp_support/verify_sigv4.py"
+    );
+    let output = Command::new("python3")
+        .arg(script)
+        .arg(&input)
+        .output()
+        .expect("python3 with botocore (tests/python/requirements.txt)");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        output.status.success(),
+        "verifier failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let verdicts: Vec<serde_json::Value> =
+        serde_json::from_slice(&output.stdout).expect("verdicts are JSON");
+    assert_eq!(verdicts.len(), items.len());
+    verdicts
 }
 
 #[cfg(test)]

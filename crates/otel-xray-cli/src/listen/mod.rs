@@ -21,13 +21,11 @@ pub mod forward;
 pub mod tree;
 
 use assemble::Assembler;
-use forward::{DocumentSink, Forwarder};
+use forward::Forwarder;
+use otel_xray_daemon::DocumentSink;
 
 /// How long shutdown waits for the last forwarded batch.
 const FORWARD_DRAIN: Duration = Duration::from_secs(30);
-
-/// The daemon flushes a partial batch after this long without new documents.
-const FORWARD_IDLE: Duration = Duration::from_secs(1);
 
 /// How `listen` runs.
 #[derive(Debug, Clone)]
@@ -80,12 +78,12 @@ pub async fn run<S: DocumentSink>(
     let validator = SegmentValidator::new();
     let mut assembler = Assembler::new(opts.settle, opts.idle);
     let mut counters = Counters::default();
-    let forwarder = sink.map(|s| Forwarder::spawn(s, FORWARD_IDLE));
+    let forwarder = sink.map(Forwarder::spawn);
     // One byte more than the daemon reads, so an oversized datagram is seen as such.
     let mut buf = vec![0u8; DAEMON_BUFFER_BYTES + 1];
     let mut tick = tokio::time::interval(Duration::from_millis(25));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let shutdown = shutdown_signal();
+    let shutdown = otel_xray_daemon::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -181,26 +179,4 @@ fn print_block(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed stdout (e.g. `| head`) must not kill the listener mid-stream.
     let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

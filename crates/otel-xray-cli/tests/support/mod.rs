@@ -76,9 +76,16 @@ pub struct Listener {
 impl Listener {
     /// Starts `otel-xray listen --udp 127.0.0.1:0 <extra>` and waits until it is bound.
     pub fn start(extra: &[&str], envs: &[(&str, &str)]) -> Listener {
+        let mut args = vec!["listen", "--udp", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        Listener::spawn(&args, envs, "listening on udp://")
+    }
+
+    /// Starts `otel-xray <args>` and waits until stderr shows `marker` followed by the UDP
+    /// address it bound.
+    pub fn spawn(args: &[&str], envs: &[(&str, &str)], marker: &str) -> Listener {
         let mut child = bin()
-            .args(["listen", "--udp", "127.0.0.1:0"])
-            .args(extra)
+            .args(args)
             .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -101,7 +108,7 @@ impl Listener {
         let deadline = Instant::now() + WAIT;
         let err = loop {
             let err = l.stderr();
-            if err.contains("listening on udp://") {
+            if err.contains(marker) {
                 break err;
             }
             if let Ok(Some(status)) = l.child.try_wait() {
@@ -115,10 +122,10 @@ impl Listener {
             thread::sleep(Duration::from_millis(20));
         };
         let addr = err
-            .split("listening on udp://")
+            .split(marker)
             .nth(1)
             .and_then(|s| s.split_whitespace().next())
-            .expect("address after 'listening on udp://'");
+            .expect("address after the marker");
         l.addr = addr.parse().expect("socket address");
         l
     }
@@ -145,11 +152,19 @@ impl Listener {
     }
 
     /// Sends SIGINT (Ctrl-C) and waits for a clean exit; returns (stdout, stderr).
-    pub fn interrupt(mut self) -> (ExitStatus, String, String) {
+    pub fn interrupt(self) -> (ExitStatus, String, String) {
+        self.signal("-INT")
+    }
+
+    /// Sends `signal` (`-INT`, `-TERM`) and waits for the exit; returns (stdout, stderr).
+    pub fn signal(mut self, signal: &str) -> (ExitStatus, String, String) {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status();
-        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid} failed");
-        let status = wait_bounded(&mut self.child, WAIT).expect("listener ignored SIGINT");
+        let sent = Command::new("kill").args([signal, &pid]).status();
+        assert!(
+            sent.is_ok_and(|s| s.success()),
+            "kill {signal} {pid} failed"
+        );
+        let status = wait_bounded(&mut self.child, WAIT).expect("process ignored the signal");
         for r in self.readers.drain(..) {
             r.join().unwrap();
         }
@@ -214,4 +229,42 @@ fn fastrand_suffix() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_nanos()
+}
+
+/// The documents moto at `url` holds for `trace_id`, polled until there are at least `want`
+/// (or [`WAIT`] passes).
+pub fn stored_documents(url: &str, trace_id: &str, want: usize) -> Vec<String> {
+    use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let config = aws_sdk_xray::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+            .endpoint_url(url)
+            .build();
+        let client = aws_sdk_xray::Client::from_conf(config);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = client
+                .batch_get_traces()
+                .trace_ids(trace_id)
+                .send()
+                .await
+                .expect("BatchGetTraces");
+            let docs: Vec<String> = out
+                .traces()
+                .iter()
+                .flat_map(|t| t.segments())
+                .filter_map(|s| s.document().map(str::to_owned))
+                .collect();
+            if docs.len() >= want || Instant::now() > deadline {
+                return docs;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    })
 }

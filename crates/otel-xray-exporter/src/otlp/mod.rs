@@ -40,6 +40,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
@@ -319,14 +320,50 @@ impl XrayOtlpExporter {
             .unwrap_or_else(|_| Err(DestinationCheckError::stopped()))
     }
 
-    /// Rewrites, fits and sends one batch; the caller awaits the result.
-    fn start_export(&self, batch: Vec<SpanData>) -> oneshot::Receiver<OTelSdkResult> {
+    /// Exports `batch` as spans of `resource` rather than of the resource the
+    /// span processor set: for a relay whose spans come from many services
+    /// (the `otel-xray` daemon forwarding OTLP it received). Otherwise as
+    /// [`SpanExporter::export`].
+    ///
+    /// ```no_run
+    /// # async fn relay(batch: Vec<opentelemetry_sdk::trace::SpanData>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use opentelemetry_sdk::Resource;
+    /// use otel_xray_exporter::otlp::XrayOtlpExporter;
+    ///
+    /// let exporter = XrayOtlpExporter::builder().with_region("eu-west-1").build()?;
+    /// let resource = Resource::builder_empty().with_service_name("checkout").build();
+    /// exporter.export_with_resource(batch, &resource).await?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn export_with_resource(
+        &self,
+        batch: Vec<SpanData>,
+        resource: &Resource,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        let resource = ResourceAttributesWithSchema::from(resource);
+        export_result(self.start_export(batch, Some(&resource)))
+    }
+
+    /// Rewrites, fits and sends one batch (with `resource`, or the exporter's
+    /// own); the caller awaits the result.
+    fn start_export(
+        &self,
+        batch: Vec<SpanData>,
+        resource: Option<&ResourceAttributesWithSchema>,
+    ) -> oneshot::Receiver<OTelSdkResult> {
         let (done, result) = oneshot::channel();
         let Some(runtime) = self.runtime.as_ref() else {
             let _ = done.send(Err(OTelSdkError::AlreadyShutdown));
             return result;
         };
-        let prepared = match self.pipeline.prepare(batch, &Limits::ENDPOINT) {
+        let prepared = match resource {
+            Some(resource) => self
+                .pipeline
+                .prepare_with(batch, resource, &Limits::ENDPOINT),
+            None => self.pipeline.prepare(batch, &Limits::ENDPOINT),
+        };
+        let prepared = match prepared {
             Ok(prepared) => prepared,
             Err(e) => {
                 let _ = done.send(Err(e));
@@ -359,6 +396,15 @@ impl XrayOtlpExporter {
         });
         result
     }
+}
+
+/// The result of an export started on the exporter's runtime.
+async fn export_result(result: oneshot::Receiver<OTelSdkResult>) -> OTelSdkResult {
+    result.await.unwrap_or_else(|_| {
+        Err(OTelSdkError::InternalFailure(
+            "the exporter's runtime stopped during the export".into(),
+        ))
+    })
 }
 
 /// Sends one planned request and counts every one of its spans.
@@ -405,14 +451,7 @@ impl SpanExporter for XrayOtlpExporter {
         &self,
         batch: Vec<SpanData>,
     ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        let result = self.start_export(batch);
-        async move {
-            result.await.unwrap_or_else(|_| {
-                Err(OTelSdkError::InternalFailure(
-                    "the exporter's runtime stopped during the export".into(),
-                ))
-            })
-        }
+        export_result(self.start_export(batch, None))
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {

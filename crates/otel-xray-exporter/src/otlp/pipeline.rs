@@ -51,7 +51,17 @@ impl Pipeline {
     /// After shutdown (the batch is counted as dropped).
     pub(crate) fn prepare(
         &self,
+        batch: Vec<SpanData>,
+        limits: &Limits,
+    ) -> Result<Prepared, OTelSdkError> {
+        self.prepare_with(batch, &self.resource, limits)
+    }
+
+    /// [`Pipeline::prepare`] with `resource` instead of the exporter's own.
+    pub(crate) fn prepare_with(
+        &self,
         mut batch: Vec<SpanData>,
+        resource: &ResourceAttributesWithSchema,
         limits: &Limits,
     ) -> Result<Prepared, OTelSdkError> {
         if self.shut_down.load(Ordering::Acquire) {
@@ -69,7 +79,7 @@ impl Pipeline {
         if rewrite.has_issues() {
             tracing::debug!(%rewrite, "aws.xray.annotation rewrite left or removed attributes");
         }
-        let prepared = prepare(batch, &self.resource, limits, SystemTime::now());
+        let prepared = prepare(batch, resource, limits, SystemTime::now());
         self.counters.add_trimmed(prepared.trimmed);
         self.counters
             .add_dropped(DropReason::OutsideTimeWindow, prepared.outside_window);

@@ -260,16 +260,6 @@ pub type Secrets = HashMap<String, (String, Option<String>)>;
 /// request's signed headers, body and `X-Amz-Date`; returns one line per
 /// request that does not match (empty: all match).
 pub fn botocore_mismatches(url: &str, requests: &[Received], secrets: &Secrets) -> Vec<String> {
-    let dir = std::env::temp_dir().join(format!(
-        "otel-xray-sigv4-{}-{}",
-        std::process::id(),
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("requests.json");
     let items: Vec<serde_json::Value> = requests
         .iter()
         .map(|r| {
@@ -287,25 +277,7 @@ pub fn botocore_mismatches(url: &str, requests: &[Received], secrets: &Secrets) 
             })
         })
         .collect();
-    std::fs::write(&input, serde_json::to_vec(&items).unwrap()).unwrap();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/otlp_support/verify_sigv4.py"
-    );
-    let output = Command::new("python3")
-        .arg(script)
-        .arg(&input)
-        .output()
-        .expect("python3 with botocore (tests/python/requirements.txt)");
-    let _ = std::fs::remove_dir_all(&dir);
-    assert!(
-        output.status.success(),
-        "verifier failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let verdicts: Vec<serde_json::Value> = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(verdicts.len(), requests.len());
-    verdicts
+    otel_xray_testkit::botocore_sigv4_verdicts(&items)
         .iter()
         .enumerate()
         .filter(|(_, v)| v["ok"] != true)

@@ -20,6 +20,9 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
+/// One request as received: path, headers (name, value) and body.
+pub type Recorded = (String, Vec<(String, String)>, Vec<u8>);
+
 /// What the fake serves and what it saw.
 #[derive(Debug, Default)]
 pub struct State {
@@ -43,6 +46,8 @@ pub struct State {
     pub statistics_per_request: Vec<usize>,
     /// How many `GetSamplingRules` pages were served.
     pub rules_pages: usize,
+    /// Every request as received.
+    pub requests: Vec<Recorded>,
 }
 
 pub struct FakeXray {
@@ -95,8 +100,14 @@ fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     resp
 }
 
-fn handle(state: &Mutex<State>, path: &str, body: &[u8]) -> Response<Full<Bytes>> {
+fn handle(
+    state: &Mutex<State>,
+    path: &str,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+) -> Response<Full<Bytes>> {
     let mut s = state.lock().expect("fake state");
+    s.requests.push((path.to_owned(), headers, body.to_vec()));
     let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     match path {
         "/GetSamplingRules" => s.rules_calls += 1,
@@ -186,8 +197,18 @@ impl FakeXray {
                         let state = Arc::clone(&state);
                         async move {
                             let path = req.uri().path().to_owned();
+                            let headers = req
+                                .headers()
+                                .iter()
+                                .map(|(n, v)| {
+                                    (
+                                        n.to_string(),
+                                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                    )
+                                })
+                                .collect();
                             let body = req.into_body().collect().await?.to_bytes();
-                            Ok::<_, hyper::Error>(handle(&state, &path, &body))
+                            Ok::<_, hyper::Error>(handle(&state, &path, headers, &body))
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()

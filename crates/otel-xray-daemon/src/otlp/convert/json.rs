@@ -1,4 +1,5 @@
-//! OTLP/JSON `ExportTraceServiceRequest` → OpenTelemetry SDK [`SpanData`] + [`Resource`].
+//! OTLP/JSON `ExportTraceServiceRequest` → OpenTelemetry SDK [`SpanData`] + [`Resource`]
+//! (moved here from the CLI's `translate`, which now uses it from this crate).
 //!
 //! This follows the protobuf JSON mapping used by OTLP/HTTP JSON and the collector's file
 //! exporter: lowerCamelCase (snake_case also accepted, as proto3 JSON parsers must), trace and
@@ -24,43 +25,16 @@ use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 use serde_json::{Map, Value as Json};
 
-mod attributes;
-mod fields;
-mod report;
-use attributes::convert_attributes;
-use fields::{
+use super::json_attributes::convert_attributes;
+use super::json_fields::{
     array_field, as_object, dropped_attributes_count, enum_field, get, span_id_field, string_field,
     time_field, trace_id_field, trace_state_field, u32_field,
 };
-use report::{JsonPath, OtlpResult};
-pub use report::{Note, OtlpError, OtlpErrorKind};
-
-/// Spans that share one `resourceSpans` entry.
-#[derive(Debug)]
-pub struct ResourceGroup {
-    /// The resource of every span in `spans`.
-    pub resource: Resource,
-    /// The converted spans, in input order.
-    pub spans: Vec<SpanData>,
-}
-
-/// Everything read from one input: converted spans, rejected parts, lossy conversions.
-#[derive(Debug, Default)]
-pub struct Conversion {
-    /// Converted spans grouped by resource.
-    pub groups: Vec<ResourceGroup>,
-    /// Parts of the input that could not be converted (and so were skipped).
-    pub errors: Vec<OtlpError>,
-    /// Values that were converted with a loss of type information, or left out.
-    pub notes: Vec<Note>,
-}
-
-impl Conversion {
-    /// Number of converted spans.
-    pub fn span_count(&self) -> usize {
-        self.groups.iter().map(|g| g.spans.len()).sum()
-    }
-}
+use super::report::{JsonPath, OtlpResult};
+use super::{
+    link_flags, span_flags, span_kind, status, uncarried_drops_note, Conversion, Note, OtlpError,
+    OtlpErrorKind, ResourceGroup, SPAN_KIND_NAMES, STATUS_CODE_NAMES,
+};
 
 /// Converts OTLP/JSON text: one `ExportTraceServiceRequest` (pretty-printed or not), several
 /// back to back, or JSON lines as the collector's file exporter writes them.
@@ -68,9 +42,10 @@ impl Conversion {
 /// JSON lines are recognised by a first line that is a complete JSON value on its own; each
 /// line is then read separately, so a syntax error costs only its own line. Otherwise a syntax
 /// error ends the input, since nothing after it can be located reliably.
-pub fn convert_str(text: &str) -> Conversion {
+pub fn convert_otlp_json(text: &str) -> Conversion {
     let mut out = Conversion::default();
     if text.trim().is_empty() {
+        out.unreadable_requests += 1;
         out.errors.push(OtlpError {
             location: "input".into(),
             kind: OtlpErrorKind::Missing("ExportTraceServiceRequest (the input is empty)"),
@@ -86,11 +61,14 @@ pub fn convert_str(text: &str) -> Conversion {
                 continue;
             }
             match serde_json::from_str::<Json>(line) {
-                Ok(doc) => convert_request(&doc, &JsonPath::line(n + 1), &mut out),
-                Err(e) => out.errors.push(OtlpError {
-                    location: format!("line {}, column {}", n + 1, e.column()),
-                    kind: OtlpErrorKind::Syntax(e.to_string()),
-                }),
+                Ok(doc) => convert_json_request(&doc, &JsonPath::line(n + 1), &mut out),
+                Err(e) => {
+                    out.unreadable_requests += 1;
+                    out.errors.push(OtlpError {
+                        location: format!("line {}, column {}", n + 1, e.column()),
+                        kind: OtlpErrorKind::Syntax(e.to_string()),
+                    });
+                }
             }
         }
         return out;
@@ -101,8 +79,11 @@ pub fn convert_str(text: &str) -> Conversion {
         let start = at + leading_ws(&text[at..]);
         match stream.next() {
             None => break,
-            Some(Ok(doc)) => convert_request(&doc, &JsonPath::line(line_of(text, start)), &mut out),
+            Some(Ok(doc)) => {
+                convert_json_request(&doc, &JsonPath::line(line_of(text, start)), &mut out)
+            }
             Some(Err(e)) => {
+                out.unreadable_requests += 1;
                 out.errors.push(OtlpError {
                     location: format!("line {}, column {}", e.line(), e.column()),
                     kind: OtlpErrorKind::Syntax(e.to_string()),
@@ -126,19 +107,23 @@ fn line_of(text: &str, byte: usize) -> usize {
         + 1
 }
 
-fn convert_request(doc: &Json, loc: &JsonPath, out: &mut Conversion) {
-    let obj = match as_object(doc, loc) {
-        Ok(o) => o,
-        Err(e) => return out.errors.push(e),
-    };
-    let resource_spans = match array_field(obj, "resourceSpans", "resource_spans", loc) {
+fn convert_json_request(doc: &Json, loc: &JsonPath, out: &mut Conversion) {
+    let resource_spans = match as_object(doc, loc)
+        .and_then(|o| array_field(o, "resourceSpans", "resource_spans", loc))
+    {
         Ok(a) => a,
-        Err(e) => return out.errors.push(e),
+        Err(e) => {
+            out.unreadable_requests += 1;
+            return out.errors.push(e);
+        }
     };
     let rs_loc = loc.field("resourceSpans");
     for (i, rs) in resource_spans.iter().enumerate() {
         let rs_loc = rs_loc.index(i);
         if let Err(e) = convert_resource_spans(rs, &rs_loc, out) {
+            // Raised before any of its spans was converted: all of them are lost.
+            out.rejected_spans +=
+                spans_in(rs, &[("scopeSpans", "scope_spans"), ("spans", "spans")]);
             out.errors.push(e);
         }
     }
@@ -168,6 +153,8 @@ fn convert_resource_spans(rs: &Json, loc: &JsonPath, out: &mut Conversion) -> Ot
     {
         let ss_loc = ss_loc.index(j);
         if let Err(e) = convert_scope_spans(ss, &ss_loc, &mut spans, out) {
+            // Raised before any of its spans was converted: all of them are lost.
+            out.rejected_spans += spans_in(ss, &[("spans", "spans")]);
             out.errors.push(e);
         }
     }
@@ -175,8 +162,22 @@ fn convert_resource_spans(rs: &Json, loc: &JsonPath, out: &mut Conversion) -> Ot
     Ok(())
 }
 
-/// The SDK's `Resource` and `InstrumentationScope` keep no dropped-attributes
-/// count: a non-zero one is reported as a note rather than lost silently.
+/// How many spans `value` holds, following `path` (pairs of JSON and proto field names)
+/// through nested arrays; parts that are not the expected shape hold none.
+fn spans_in(value: &Json, path: &[(&str, &str)]) -> usize {
+    let Some(((camel, snake), rest)) = path.split_first() else {
+        return 1;
+    };
+    let items = value
+        .as_object()
+        .and_then(|o| get(o, camel, snake))
+        .and_then(Json::as_array);
+    items.map_or(0, |items| {
+        items.iter().map(|item| spans_in(item, rest)).sum()
+    })
+}
+
+/// A note for a non-zero dropped-attributes count the SDK type cannot carry.
 fn note_uncarried_drops(
     obj: &Map<String, Json>,
     loc: &JsonPath,
@@ -184,14 +185,9 @@ fn note_uncarried_drops(
     notes: &mut Vec<Note>,
 ) -> OtlpResult<()> {
     let dropped = dropped_attributes_count(obj, loc)?;
-    if dropped > 0 {
-        notes.push(Note {
-            location: loc.field("droppedAttributesCount").render(),
-            what: format!(
-                "{dropped} dropped {what} attributes: the SDK {what} has no such count; not carried over"
-            ),
-        });
-    }
+    notes.extend(uncarried_drops_note(dropped, what, || {
+        loc.field("droppedAttributesCount").render()
+    }));
     Ok(())
 }
 
@@ -223,16 +219,14 @@ fn convert_scope_spans(
     for (k, span) in array_field(obj, "spans", "spans", loc)?.iter().enumerate() {
         match convert_span(span, &sp_loc.index(k), &scope, &mut out.notes) {
             Ok(s) => spans.push(s),
-            Err(e) => out.errors.push(e),
+            Err(e) => {
+                out.rejected_spans += 1;
+                out.errors.push(e);
+            }
         }
     }
     Ok(())
 }
-
-/// Span flags bits (opentelemetry-proto `SpanFlags`).
-const FLAGS_TRACE_FLAGS_MASK: u32 = 0xff;
-const FLAGS_HAS_IS_REMOTE: u32 = 0x100;
-const FLAGS_IS_REMOTE: u32 = 0x200;
 
 fn convert_span(
     span: &Json,
@@ -252,8 +246,7 @@ fn convert_span(
         None => TraceFlags::SAMPLED.to_u8() as u32,
         Some(_) => u32_field(obj, "flags", "flags", loc)?,
     };
-    let trace_flags = TraceFlags::new((flags & FLAGS_TRACE_FLAGS_MASK) as u8);
-    let parent_span_is_remote = flags & FLAGS_HAS_IS_REMOTE != 0 && flags & FLAGS_IS_REMOTE != 0;
+    let (trace_flags, parent_span_is_remote) = span_flags(flags);
     let name = string_field(obj, "name", "name", loc)?;
     let span_kind = span_kind_field(obj, loc)?;
     let start_time = time_field(obj, "startTimeUnixNano", "start_time_unix_nano", loc)?
@@ -326,14 +319,8 @@ fn convert_link(ln: &Json, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<
         .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
     let trace_state = trace_state_field(obj, loc)?;
     let flags = u32_field(obj, "flags", "flags", loc)?;
-    let is_remote = flags & FLAGS_HAS_IS_REMOTE != 0 && flags & FLAGS_IS_REMOTE != 0;
-    let context = SpanContext::new(
-        trace_id,
-        span_id,
-        TraceFlags::new((flags & FLAGS_TRACE_FLAGS_MASK) as u8),
-        is_remote,
-        trace_state,
-    );
+    let (trace_flags, is_remote) = link_flags(flags);
+    let context = SpanContext::new(trace_id, span_id, trace_flags, is_remote, trace_state);
     let attributes = convert_attributes(obj, loc, notes)?;
     let dropped = dropped_attributes_count(obj, loc)?;
     Ok(Link::new(context, attributes, dropped))
@@ -344,56 +331,23 @@ fn status_field(
     loc: &JsonPath,
     notes: &mut Vec<Note>,
 ) -> OtlpResult<Status> {
-    let Some(status) = get(obj, "status", "status") else {
+    let Some(status_obj) = get(obj, "status", "status") else {
         return Ok(Status::Unset);
     };
     let s_loc = loc.field("status");
-    let s_obj = as_object(status, &s_loc)?;
+    let s_obj = as_object(status_obj, &s_loc)?;
     let message = string_field(s_obj, "message", "message", &s_loc)?;
-    let code = enum_field(
-        s_obj,
-        "code",
-        "StatusCode",
-        &["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"],
-        &s_loc,
-    )?;
-    if code != 2 && !message.is_empty() {
-        notes.push(Note {
-            location: s_loc.field("message").render(),
-            what: "status message without STATUS_CODE_ERROR: the SDK keeps a message only for errors; left out".into(),
-        });
-    }
-    Ok(match code {
-        1 => Status::Ok,
-        2 => Status::error(message),
-        _ => Status::Unset,
-    })
+    let code = enum_field(s_obj, "code", "StatusCode", &STATUS_CODE_NAMES, &s_loc)?;
+    Ok(status(code as i32, message, notes, || {
+        s_loc.field("message").render()
+    }))
 }
 
 fn span_kind_field(obj: &Map<String, Json>, loc: &JsonPath) -> OtlpResult<SpanKind> {
-    let kind = enum_field(
-        obj,
-        "kind",
-        "SpanKind",
-        &[
-            "SPAN_KIND_UNSPECIFIED",
-            "SPAN_KIND_INTERNAL",
-            "SPAN_KIND_SERVER",
-            "SPAN_KIND_CLIENT",
-            "SPAN_KIND_PRODUCER",
-            "SPAN_KIND_CONSUMER",
-        ],
-        loc,
-    )?;
-    Ok(match kind {
-        2 => SpanKind::Server,
-        3 => SpanKind::Client,
-        4 => SpanKind::Producer,
-        5 => SpanKind::Consumer,
-        // UNSPECIFIED is what the SDK would have called INTERNAL.
-        _ => SpanKind::Internal,
-    })
+    let kind = enum_field(obj, "kind", "SpanKind", &SPAN_KIND_NAMES, loc)?;
+    Ok(span_kind(kind as i32))
 }
 
 #[cfg(test)]
+#[path = "json_tests.rs"]
 mod tests;

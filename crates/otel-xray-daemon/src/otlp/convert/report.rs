@@ -9,7 +9,8 @@ use serde_json::Value as Json;
 #[derive(Debug, Clone, PartialEq)]
 pub struct OtlpError {
     /// Where: `request at line L: resourceSpans[i].scopeSpans[j].spans[k].field` (L is the
-    /// line the request starts on), or `line L, column C` for a syntax error.
+    /// line the request starts on), or `line L, column C` for a syntax error; for protobuf
+    /// input `request: resourceSpans[i]…`.
     pub location: String,
     /// What is wrong.
     pub kind: OtlpErrorKind,
@@ -21,6 +22,9 @@ pub enum OtlpErrorKind {
     /// The text is not JSON.
     #[error("not JSON: {0}")]
     Syntax(String),
+    /// The bytes are not a protobuf `ExportTraceServiceRequest`.
+    #[error("not an OTLP protobuf ExportTraceServiceRequest: {0}")]
+    Protobuf(String),
     /// A value has the wrong JSON type.
     #[error("expected {expected}, found {found}")]
     WrongType {
@@ -100,6 +104,7 @@ pub(super) struct JsonPath<'a> {
 #[derive(Clone, Copy)]
 enum PathSegment<'a> {
     Line(usize),
+    Label(&'static str),
     Field(&'a str),
     Index(usize),
 }
@@ -109,6 +114,13 @@ impl<'a> JsonPath<'a> {
         JsonPath {
             parent: None,
             seg: PathSegment::Line(line),
+        }
+    }
+    /// A root rendered as `label: ` (for inputs that have no lines, like protobuf).
+    pub(super) fn label(label: &'static str) -> JsonPath<'static> {
+        JsonPath {
+            parent: None,
+            seg: PathSegment::Label(label),
         }
     }
     pub(super) fn field(&'a self, name: &'a str) -> JsonPath<'a> {
@@ -134,6 +146,10 @@ impl<'a> JsonPath<'a> {
         for seg in segs.into_iter().rev() {
             match seg {
                 PathSegment::Line(n) => out.push_str(&format!("request at line {n}: ")),
+                PathSegment::Label(label) => {
+                    out.push_str(label);
+                    out.push_str(": ");
+                }
                 PathSegment::Field(name) => {
                     if !out.is_empty() && !out.ends_with(' ') {
                         out.push('.');

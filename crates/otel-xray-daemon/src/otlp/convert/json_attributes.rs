@@ -1,10 +1,11 @@
 //! OTLP `AnyValue` attributes → SDK [`KeyValue`]s, with lossy conversions reported.
 
-use opentelemetry::{Array, KeyValue, StringValue, Value};
+use opentelemetry::{Array, KeyValue, Value};
 use serde_json::{Map, Value as Json};
 
-use super::fields::{array_field, as_object, get, string_field};
+use super::json_fields::{array_field, as_object, get, string_field};
 use super::report::{JsonPath, Note, OtlpErrorKind, OtlpResult};
+use super::{push_attribute, scalar_array, Any, BYTES_VALUE, KVLIST_VALUE, MIXED_ARRAY};
 
 pub(super) fn convert_attributes(
     obj: &Map<String, Json>,
@@ -25,28 +26,9 @@ pub(super) fn convert_attributes(
             None => None,
             Some(v) => any_value(v, &v_loc)?,
         };
-        match any {
-            None => notes.push(Note {
-                location: kv_loc.render(),
-                what: format!("attribute {key:?} has no value; left out"),
-            }),
-            Some(Any::Exact(value)) => out.push(KeyValue::new(key, value)),
-            Some(Any::Lossy(json, why)) => {
-                notes.push(Note {
-                    location: kv_loc.render(),
-                    what: format!("attribute {key:?}: {why}, kept as its JSON text"),
-                });
-                out.push(KeyValue::new(key, json.to_string()));
-            }
-        }
+        push_attribute(key, any, || kv_loc.render(), notes, &mut out);
     }
     Ok(out)
-}
-
-/// An `AnyValue` as an SDK value, or as plain JSON when the SDK cannot hold it.
-enum Any {
-    Exact(Value),
-    Lossy(Json, &'static str),
 }
 
 /// Plain JSON rendering of an `AnyValue` (for values nested in kvlists and mixed arrays).
@@ -64,12 +46,12 @@ fn any_value(v: &Json, loc: &JsonPath) -> OtlpResult<Option<Any>> {
             if let Some(arr) = obj.and_then(|o| get(o, "arrayValue", "array_value")) {
                 match homogeneous_array(arr, &loc.field("arrayValue"))? {
                     Some(a) => Some(Any::Exact(Value::Array(a))),
-                    None => Some(Any::Lossy(json, "array of mixed or nested values")),
+                    None => Some(Any::Lossy(json, MIXED_ARRAY)),
                 }
             } else if obj.is_some_and(|o| get(o, "bytesValue", "bytes_value").is_some()) {
-                Some(Any::Lossy(json, "bytes value (base64)"))
+                Some(Any::Lossy(json, BYTES_VALUE))
             } else {
-                Some(Any::Lossy(json, "key-value list"))
+                Some(Any::Lossy(json, KVLIST_VALUE))
             }
         }
     })
@@ -181,33 +163,5 @@ fn homogeneous_array(arr: &Json, loc: &JsonPath) -> OtlpResult<Option<Array>> {
             _ => return Ok(None),
         }
     }
-    let first = scalars.first().cloned();
-    Ok(match first {
-        None => Some(Array::String(Vec::new())),
-        Some(Value::Bool(_)) => collect(&scalars, |v| match v {
-            Value::Bool(b) => Some(*b),
-            _ => None,
-        })
-        .map(Array::Bool),
-        Some(Value::I64(_)) => collect(&scalars, |v| match v {
-            Value::I64(n) => Some(*n),
-            _ => None,
-        })
-        .map(Array::I64),
-        Some(Value::F64(_)) => collect(&scalars, |v| match v {
-            Value::F64(f) => Some(*f),
-            _ => None,
-        })
-        .map(Array::F64),
-        Some(Value::String(_)) => collect(&scalars, |v| match v {
-            Value::String(s) => Some(StringValue::from(s.as_str().to_owned())),
-            _ => None,
-        })
-        .map(Array::String),
-        Some(_) => None,
-    })
-}
-
-fn collect<T>(values: &[Value], f: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
-    values.iter().map(f).collect()
+    Ok(scalar_array(scalars))
 }

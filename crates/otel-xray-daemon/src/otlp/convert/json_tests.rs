@@ -4,8 +4,11 @@ use opentelemetry::{Array, KeyValue, Value};
 use proptest::prelude::*;
 use std::time::SystemTime;
 
-const FIXTURE: &str = include_str!("../../tests/fixtures/checkout-trace.otlp.json");
-const PARTLY_MALFORMED: &str = include_str!("../../tests/fixtures/partly-malformed.otlp.json");
+// The CLI's `translate` fixtures: the same files its command is tested with.
+const FIXTURE: &str =
+    include_str!("../../../../otel-xray-cli/tests/fixtures/checkout-trace.otlp.json");
+const PARTLY_MALFORMED: &str =
+    include_str!("../../../../otel-xray-cli/tests/fixtures/partly-malformed.otlp.json");
 
 fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
     attrs
@@ -19,7 +22,7 @@ fn nanos(t: SystemTime) -> u128 {
 }
 
 fn one_span(span_json: &str) -> Conversion {
-    convert_str(&format!(
+    convert_otlp_json(&format!(
         r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{span_json}]}}]}}]}}"#
     ))
 }
@@ -28,7 +31,7 @@ const MINIMAL: &str = r#""traceId":"6b014b00a1f3c9d2e4b5f60718293a4b","spanId":"
 
 #[test]
 fn fixture_converts_every_span_field() {
-    let c = convert_str(FIXTURE);
+    let c = convert_otlp_json(FIXTURE);
     assert!(c.errors.is_empty(), "{:?}", c.errors);
     assert_eq!(c.groups.len(), 1);
     let group = &c.groups[0];
@@ -108,11 +111,13 @@ fn fixture_converts_every_span_field() {
 
 #[test]
 fn malformed_spans_are_named_and_the_rest_converted() {
-    let c = convert_str(PARTLY_MALFORMED);
+    let c = convert_otlp_json(PARTLY_MALFORMED);
     assert_eq!(c.span_count(), 1);
     assert_eq!(c.groups[0].spans[0].name, "charge");
     let msgs: Vec<String> = c.errors.iter().map(|e| e.to_string()).collect();
     assert_eq!(msgs.len(), 2, "{msgs:?}");
+    assert_eq!(c.rejected_spans, 2);
+    assert_eq!(c.unreadable_requests, 0);
     assert_eq!(
         c.errors[0].location,
         "request at line 1: resourceSpans[0].scopeSpans[0].spans[1].spanId"
@@ -247,7 +252,7 @@ fn lossy_values_are_reported() {
 fn json_lines_resume_after_a_syntax_error() {
     let good = FIXTURE.replace('\n', "");
     let text = format!("{good}\n\n{{\"resourceSpans\": [\n{good}\n");
-    let c = convert_str(&text);
+    let c = convert_otlp_json(&text);
     assert_eq!(c.span_count(), 6);
     assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
     assert!(
@@ -259,7 +264,7 @@ fn json_lines_resume_after_a_syntax_error() {
 
     // A pretty-printed request with a syntax error is one error, not one per line.
     let broken = FIXTURE.replacen("\"spans\": [", "\"spans\": [[", 1);
-    let c = convert_str(&broken);
+    let c = convert_otlp_json(&broken);
     assert_eq!(c.span_count(), 0);
     assert_eq!(c.errors.len(), 1, "{:?}", c.errors);
 }
@@ -296,7 +301,7 @@ fn agrees_with_opentelemetry_proto_serialization() {
         }],
     };
     let text = serde_json::to_string(&req).unwrap();
-    let c = convert_str(&text);
+    let c = convert_otlp_json(&text);
     assert!(c.errors.is_empty(), "{text}: {:?}", c.errors);
     let s = &c.groups[0].spans[0];
     assert_eq!(s.span_context.span_id(), SpanId::from_bytes([0xab; 8]));
@@ -306,21 +311,37 @@ fn agrees_with_opentelemetry_proto_serialization() {
 }
 
 #[test]
+fn spans_under_a_malformed_resource_or_scope_count_as_rejected() {
+    let c = convert_otlp_json(
+        r#"{"resourceSpans":[
+            {"resource":5,"scopeSpans":[{"spans":[{},{}]},{"spans":[{}]}]},
+            {"scopeSpans":[{"scope":"x","spans":[{},{}]},{"spans":"no"}]}]}"#,
+    );
+    assert_eq!(c.errors.len(), 3, "{:?}", c.errors);
+    assert_eq!(c.rejected_spans, 5);
+    assert_eq!(c.unreadable_requests, 0);
+    for text in [r#"{"resourceSpans":5}"#, "[1]", "{\"resourceSpans\": ["] {
+        let c = convert_otlp_json(text);
+        assert_eq!((c.unreadable_requests, c.rejected_spans), (1, 0), "{text}");
+    }
+}
+
+#[test]
 fn empty_input_is_an_error() {
     for text in ["", " \n\t\n"] {
-        let c = convert_str(text);
+        let c = convert_otlp_json(text);
         assert_eq!(c.errors.len(), 1);
         assert_eq!(c.errors[0].location, "input");
     }
     // An empty request is valid: it just has no spans.
-    let c = convert_str("{}");
+    let c = convert_otlp_json("{}");
     assert!(c.errors.is_empty() && c.span_count() == 0);
 }
 
 proptest! {
     #[test]
     fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
-        let _ = convert_str(&text);
+        let _ = convert_otlp_json(&text);
     }
 
     #[test]
@@ -328,7 +349,7 @@ proptest! {
         let mut bytes = FIXTURE.as_bytes().to_vec();
         bytes[pos] = byte;
         if let Ok(text) = String::from_utf8(bytes) {
-            let c = convert_str(&text);
+            let c = convert_otlp_json(&text);
             prop_assert!(c.span_count() <= 3);
             for e in &c.errors {
                 prop_assert!(e.location.starts_with("line ") || e.location.starts_with("request at line "));

@@ -1,0 +1,28 @@
+//! Compiles the vendored OTLP trace service protos (`proto/`, see its README)
+//! into prost messages and a tonic server, with `protox`: a protobuf compiler
+//! in Rust, so building needs no system `protoc`.
+
+use std::path::PathBuf;
+
+/// The trace service and its import closure, relative to `proto/`.
+const PROTOS: [&str; 4] = [
+    "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+    "opentelemetry/proto/trace/v1/trace.proto",
+    "opentelemetry/proto/common/v1/common.proto",
+    "opentelemetry/proto/resource/v1/resource.proto",
+];
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // `proto` in the crate is a link to the workspace's top-level `proto/`;
+    // `cargo package` follows it, so a packaged crate has its own copy.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("proto");
+    for file in PROTOS {
+        println!("cargo:rerun-if-changed={}", root.join(file).display());
+    }
+    let descriptors = protox::compile(PROTOS, [&root])?;
+    tonic_prost_build::configure()
+        .build_server(true)
+        .build_client(false)
+        .compile_fds(descriptors)?;
+    Ok(())
+}

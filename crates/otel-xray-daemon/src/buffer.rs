@@ -1,0 +1,300 @@
+//! The segment buffer between the receivers and the sender: bounded by bytes, never blocking.
+//!
+//! Every receiver (the daemon's UDP port, OTLP over UDP, gRPC and HTTP) hands each finished
+//! segment document to [`SegmentBuffer::offer`]. When the buffer holds its configured number
+//! of bytes, the document is refused at once and counted as spillover — as the X-Ray daemon
+//! does: a sender on UDP must never wait for X-Ray. The one sender task takes documents out
+//! with [`SegmentBuffer::next_batch`] and hands them to PutTraceSegments.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use otel_xray_daemon::{DaemonCounters, Offer, SegmentBuffer};
+//!
+//! let counters = Arc::new(DaemonCounters::new());
+//! let buffer = SegmentBuffer::new(3 * 1024 * 1024, counters.clone());
+//! assert_eq!(buffer.offer(br#"{"id":"70de5b6f19ff9a0a"}"#.to_vec()), Offer::Accepted);
+//! assert_eq!(buffer.offer(vec![b' '; 4 * 1024 * 1024]), Offer::Spilled);
+//! assert_eq!(counters.snapshot().spillover, 1);
+//! ```
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::Notify;
+
+use crate::counters::DaemonCounters;
+
+/// The smallest buffer the daemon accepts, in MB (`-m`, `TotalBufferSizeMB`).
+pub const MIN_BUFFER_MB: u64 = 3;
+
+/// What is charged per document besides its bytes (the queue entry), so that a flood of tiny
+/// documents is bounded too.
+const PER_DOCUMENT_OVERHEAD: usize = std::mem::size_of::<Vec<u8>>();
+
+/// What [`SegmentBuffer::offer`] did with a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    /// Queued for sending; the sender will count it as sent, refused or dropped.
+    Accepted,
+    /// The buffer was full (or closed for shutdown): the document was dropped and counted as
+    /// spillover. A gRPC/HTTP receiver should answer `RESOURCE_EXHAUSTED`/429 for it.
+    Spilled,
+}
+
+/// Documents taken from the buffer by the sender; their bytes stay charged until
+/// [`SegmentBuffer::release`].
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Taken {
+    /// The documents, oldest first.
+    pub documents: Vec<Vec<u8>>,
+    charge: usize,
+}
+
+impl Taken {
+    /// What to give [`SegmentBuffer::release`] once the documents are settled.
+    pub fn charge(&self) -> usize {
+        self.charge
+    }
+
+    /// Whether nothing was taken (the buffer is closed and empty).
+    pub fn is_empty(&self) -> bool {
+        self.documents.is_empty()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Queue {
+    documents: VecDeque<Vec<u8>>,
+    bytes: usize,
+    closed: bool,
+}
+
+/// A bounded, non-blocking queue of segment documents (see the [module docs](self)).
+///
+/// Cheap to share: wrap it in an `Arc`. Any number of receivers may `offer`; one sender
+/// drains it.
+#[derive(Debug)]
+pub struct SegmentBuffer {
+    queue: Mutex<Queue>,
+    capacity: usize,
+    ready: Notify,
+    counters: Arc<DaemonCounters>,
+}
+
+impl SegmentBuffer {
+    /// A buffer holding at most `capacity_bytes` of documents, counting into `counters`.
+    pub fn new(capacity_bytes: usize, counters: Arc<DaemonCounters>) -> SegmentBuffer {
+        SegmentBuffer {
+            queue: Mutex::new(Queue::default()),
+            capacity: capacity_bytes,
+            ready: Notify::new(),
+            counters,
+        }
+    }
+
+    /// Queues one serialised segment document (JSON, UTF-8) without ever waiting.
+    ///
+    /// Returns [`Offer::Spilled`] — and counts the document as spillover — when it does not
+    /// fit in what is left of the buffer, or after [`close`](Self::close). The caller counts
+    /// the unit as received beforehand ([`DaemonCounters::add_received`]); nothing else.
+    pub fn offer(&self, document: Vec<u8>) -> Offer {
+        let cost = document.len() + PER_DOCUMENT_OVERHEAD;
+        {
+            let mut q = self.lock();
+            if q.closed || q.bytes + cost > self.capacity {
+                drop(q);
+                self.counters.add_spillover(1);
+                return Offer::Spilled;
+            }
+            q.bytes += cost;
+            q.documents.push_back(document);
+        }
+        self.counters.add_buffered(1);
+        self.ready.notify_one();
+        Offer::Accepted
+    }
+
+    /// Waits for documents and takes up to `max` of them, oldest first. Returns an empty
+    /// batch only once the buffer is [closed](Self::close) and empty.
+    ///
+    /// The documents stay charged against the capacity until the sender
+    /// [releases](Self::release) them, once X-Ray has settled them: memory held in flight
+    /// (including batches waiting to be retried during an outage) counts too.
+    pub async fn next_batch(&self, max: usize) -> Taken {
+        loop {
+            // Registered before looking, so an offer between the look and the wait wakes us.
+            let notified = self.ready.notified();
+            {
+                let mut q = self.lock();
+                if !q.documents.is_empty() {
+                    let n = q.documents.len().min(max.max(1));
+                    let documents: Vec<Vec<u8>> = q.documents.drain(..n).collect();
+                    let charge = documents
+                        .iter()
+                        .map(|d| d.len() + PER_DOCUMENT_OVERHEAD)
+                        .sum();
+                    return Taken { documents, charge };
+                }
+                if q.closed {
+                    return Taken::default();
+                }
+            }
+            notified.await;
+        }
+    }
+
+    /// Frees the capacity a [`Taken`] batch held ([`Taken::charge`]).
+    pub fn release(&self, charge: usize) {
+        let mut q = self.lock();
+        q.bytes = q.bytes.saturating_sub(charge);
+    }
+
+    /// Refuses new documents from now on (they count as spillover) and wakes the sender so it
+    /// can drain what is left.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_waiters();
+        self.ready.notify_one();
+    }
+
+    /// Documents waiting.
+    pub fn len(&self) -> usize {
+        self.lock().documents.len()
+    }
+
+    /// Whether no document is waiting.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes charged for the documents waiting and those taken but not yet released.
+    pub fn used_bytes(&self) -> usize {
+        self.lock().bytes
+    }
+
+    /// The configured capacity in bytes.
+    pub fn capacity_bytes(&self) -> usize {
+        self.capacity
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The buffer size in bytes for `-m` / `TotalBufferSizeMB`, with the daemon's rules: `0` (or
+/// none given) means 1 % of the host's memory, anything else is megabytes with a minimum of
+/// [`MIN_BUFFER_MB`] (a smaller value is raised to it, with a warning).
+pub fn buffer_bytes(megabytes: Option<u64>) -> usize {
+    const MB: u64 = 1024 * 1024;
+    let mb = match megabytes {
+        None | Some(0) => {
+            let one_percent = host_memory_bytes().map(|b| b / 100 / MB);
+            match one_percent {
+                Some(mb) => mb.max(MIN_BUFFER_MB),
+                None => {
+                    tracing::warn!(
+                        "host memory unknown; buffer set to {} MB (set -m to choose)",
+                        16
+                    );
+                    16
+                }
+            }
+        }
+        Some(mb) if mb < MIN_BUFFER_MB => {
+            tracing::warn!(
+                "buffer memory of {mb} MB is below the daemon's minimum; using {MIN_BUFFER_MB} MB"
+            );
+            MIN_BUFFER_MB
+        }
+        Some(mb) => mb,
+    };
+    usize::try_from(mb.saturating_mul(MB)).unwrap_or(usize::MAX)
+}
+
+/// Total memory of the host, from `/proc/meminfo` (Linux).
+fn host_memory_bytes() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn buffer(capacity: usize) -> (SegmentBuffer, Arc<DaemonCounters>) {
+        let c = Arc::new(DaemonCounters::new());
+        (SegmentBuffer::new(capacity, c.clone()), c)
+    }
+
+    #[test]
+    fn bounded_by_bytes_and_spillover_counted() {
+        let doc = vec![b'x'; 1000];
+        let cost = 1000 + PER_DOCUMENT_OVERHEAD;
+        let (b, c) = buffer(cost * 3 + 50);
+        for _ in 0..3 {
+            assert_eq!(b.offer(doc.clone()), Offer::Accepted);
+        }
+        assert_eq!(b.offer(doc.clone()), Offer::Spilled);
+        // A smaller one that fits still goes in: the bound is bytes, not documents.
+        assert_eq!(b.offer(vec![b'y'; 10]), Offer::Accepted);
+        assert_eq!(b.offer(vec![b'y'; 10]), Offer::Spilled);
+        assert_eq!(b.used_bytes(), cost * 3 + 10 + PER_DOCUMENT_OVERHEAD);
+        let s = c.snapshot();
+        assert_eq!((s.buffered, s.spillover), (4, 2));
+    }
+
+    #[tokio::test]
+    async fn drains_in_order_and_frees_space() {
+        let (b, _) = buffer(10 * (1 + PER_DOCUMENT_OVERHEAD));
+        for i in 0..5u8 {
+            assert_eq!(b.offer(vec![i]), Offer::Accepted);
+        }
+        let first = b.next_batch(3).await;
+        assert_eq!(first.documents, vec![vec![0], vec![1], vec![2]]);
+        let second = b.next_batch(50).await;
+        assert_eq!(second.documents, vec![vec![3], vec![4]]);
+        // Taken is still held until released.
+        assert_eq!(b.used_bytes(), 5 * (1 + PER_DOCUMENT_OVERHEAD));
+        b.release(first.charge());
+        b.release(second.charge());
+        assert_eq!(b.used_bytes(), 0);
+        b.close();
+        assert_eq!(b.offer(vec![9]), Offer::Spilled);
+        assert!(b.next_batch(50).await.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_sender_wakes_on_offer_and_on_close() {
+        let (b, _) = buffer(10_000);
+        let b = Arc::new(b);
+        let waiter = tokio::spawn({
+            let b = b.clone();
+            async move { b.next_batch(50).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        b.offer(b"doc".to_vec());
+        assert_eq!(waiter.await.unwrap().documents, vec![b"doc".to_vec()]);
+        let waiter = tokio::spawn({
+            let b = b.clone();
+            async move { b.next_batch(50).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        b.close();
+        assert!(waiter.await.unwrap().is_empty());
+    }
+
+    #[test]
+    fn daemon_sizes() {
+        const MB: usize = 1024 * 1024;
+        assert_eq!(buffer_bytes(Some(1)), 3 * MB);
+        assert_eq!(buffer_bytes(Some(3)), 3 * MB);
+        assert_eq!(buffer_bytes(Some(64)), 64 * MB);
+        let host = host_memory_bytes().expect("Linux has /proc/meminfo") as usize;
+        let auto = buffer_bytes(Some(0));
+        assert_eq!(auto, buffer_bytes(None));
+        assert_eq!(auto, (host / 100 / MB).max(3) * MB);
+    }
+}

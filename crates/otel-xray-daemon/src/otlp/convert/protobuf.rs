@@ -1,0 +1,346 @@
+//! A decoded protobuf `ExportTraceServiceRequest` → SDK spans.
+//!
+//! The request is taken by value so names and string values move into the SDK
+//! types instead of being copied. Protobuf leaves less to go wrong than JSON
+//! (types are fixed by the schema); what remains is checked as the JSON reader
+//! checks it: ID lengths, all-zero IDs, enum numbers, the tracestate syntax,
+//! and a missing start or end time.
+
+use std::borrow::Cow;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine;
+use opentelemetry::trace::{Event, Link, SpanContext, SpanId, Status, TraceId, TraceState};
+use opentelemetry::{InstrumentationScope, KeyValue, Value};
+use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::Resource;
+use serde_json::Value as Json;
+
+use super::report::{JsonPath, OtlpResult};
+use super::{
+    link_flags, push_attribute, scalar_array, span_flags, span_kind, status, uncarried_drops_note,
+    Any, Conversion, Note, OtlpErrorKind, ResourceGroup, BYTES_VALUE, KVLIST_VALUE, MIXED_ARRAY,
+    SPAN_KIND_NAMES, STATUS_CODE_NAMES,
+};
+use crate::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
+use crate::otlp::proto::common::v1::{any_value, AnyValue, KeyValue as ProtoKeyValue};
+use crate::otlp::proto::trace::v1::{span, ResourceSpans, ScopeSpans, Span};
+
+/// Converts one decoded request; malformed spans are reported and skipped.
+///
+/// Error and note locations read `request: resourceSpans[i].scopeSpans[j].spans[k].field`,
+/// with the JSON field names, as [`convert_otlp_json`](super::convert_otlp_json) reports them.
+pub fn convert_otlp_request(request: ExportTraceServiceRequest) -> Conversion {
+    let mut out = Conversion::default();
+    let root = JsonPath::label("request");
+    let rs_loc = root.field("resourceSpans");
+    for (i, rs) in request.resource_spans.into_iter().enumerate() {
+        convert_resource_spans(rs, &rs_loc.index(i), &mut out);
+    }
+    out
+}
+
+fn convert_resource_spans(rs: ResourceSpans, loc: &JsonPath, out: &mut Conversion) {
+    let mut attributes = Vec::new();
+    if let Some(resource) = rs.resource {
+        let r_loc = loc.field("resource");
+        attributes = convert_attributes(resource.attributes, &r_loc, &mut out.notes);
+        out.notes.extend(uncarried_drops_note(
+            resource.dropped_attributes_count,
+            "resource",
+            || r_loc.field("droppedAttributesCount").render(),
+        ));
+    }
+    let builder = Resource::builder_empty();
+    let resource = if rs.schema_url.is_empty() {
+        builder.with_attributes(attributes).build()
+    } else {
+        builder.with_schema_url(attributes, rs.schema_url).build()
+    };
+    let mut spans = Vec::new();
+    let ss_loc = loc.field("scopeSpans");
+    for (j, ss) in rs.scope_spans.into_iter().enumerate() {
+        convert_scope_spans(ss, &ss_loc.index(j), &mut spans, out);
+    }
+    out.groups.push(ResourceGroup { resource, spans });
+}
+
+fn convert_scope_spans(
+    ss: ScopeSpans,
+    loc: &JsonPath,
+    spans: &mut Vec<SpanData>,
+    out: &mut Conversion,
+) {
+    let mut builder = InstrumentationScope::builder("");
+    if let Some(scope) = ss.scope {
+        let s_loc = loc.field("scope");
+        builder = InstrumentationScope::builder(scope.name);
+        if !scope.version.is_empty() {
+            builder = builder.with_version(scope.version);
+        }
+        builder =
+            builder.with_attributes(convert_attributes(scope.attributes, &s_loc, &mut out.notes));
+        out.notes.extend(uncarried_drops_note(
+            scope.dropped_attributes_count,
+            "scope",
+            || s_loc.field("droppedAttributesCount").render(),
+        ));
+    }
+    if !ss.schema_url.is_empty() {
+        builder = builder.with_schema_url(ss.schema_url);
+    }
+    let scope = builder.build();
+    let sp_loc = loc.field("spans");
+    spans.reserve(ss.spans.len());
+    for (k, span) in ss.spans.into_iter().enumerate() {
+        match convert_span(span, &sp_loc.index(k), &scope, &mut out.notes) {
+            Ok(s) => spans.push(s),
+            Err(e) => {
+                out.rejected_spans += 1;
+                out.errors.push(e);
+            }
+        }
+    }
+}
+
+fn convert_span(
+    span: Span,
+    loc: &JsonPath,
+    scope: &InstrumentationScope,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<SpanData> {
+    let trace_id = parse_trace_id(&span.trace_id, &loc.field("traceId"))?;
+    let span_id = parse_span_id(&span.span_id, &loc.field("spanId"))?
+        .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
+    let parent_span_id =
+        parse_span_id(&span.parent_span_id, &loc.field("parentSpanId"))?.unwrap_or(SpanId::INVALID);
+    let trace_state = trace_state(span.trace_state, loc)?;
+    let (trace_flags, parent_span_is_remote) = span_flags(span.flags);
+    let kind = enum_number(span.kind, "SpanKind", &SPAN_KIND_NAMES, &loc.field("kind"))?;
+    let start_time = time(span.start_time_unix_nano).ok_or_else(|| {
+        loc.field("startTimeUnixNano")
+            .err(OtlpErrorKind::Missing("start time"))
+    })?;
+    let end_time = time(span.end_time_unix_nano).ok_or_else(|| {
+        loc.field("endTimeUnixNano")
+            .err(OtlpErrorKind::Missing("end time"))
+    })?;
+    // In the JSON reader's order, so both note the same things for a span
+    // that is rejected later.
+    let attributes = convert_attributes(span.attributes, loc, notes);
+
+    let mut events = SpanEvents::default();
+    let ev_loc = loc.field("events");
+    events.events.reserve(span.events.len());
+    for (i, ev) in span.events.into_iter().enumerate() {
+        events
+            .events
+            .push(convert_event(ev, &ev_loc.index(i), notes)?);
+    }
+    events.dropped_count = span.dropped_events_count;
+
+    let mut links = SpanLinks::default();
+    let ln_loc = loc.field("links");
+    for (i, ln) in span.links.into_iter().enumerate() {
+        links.links.push(convert_link(ln, &ln_loc.index(i), notes)?);
+    }
+    links.dropped_count = span.dropped_links_count;
+
+    let status = match span.status {
+        None => Status::Unset,
+        Some(s) => {
+            let s_loc = loc.field("status");
+            let code = enum_number(
+                s.code,
+                "StatusCode",
+                &STATUS_CODE_NAMES,
+                &s_loc.field("code"),
+            )?;
+            status(code, s.message, notes, || s_loc.field("message").render())
+        }
+    };
+
+    Ok(SpanData {
+        span_context: SpanContext::new(trace_id, span_id, trace_flags, false, trace_state),
+        parent_span_id,
+        parent_span_is_remote,
+        span_kind: span_kind(kind),
+        name: Cow::Owned(span.name),
+        start_time,
+        end_time,
+        attributes,
+        dropped_attributes_count: span.dropped_attributes_count,
+        events,
+        links,
+        status,
+        instrumentation_scope: scope.clone(),
+    })
+}
+
+fn convert_event(ev: span::Event, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<Event> {
+    let timestamp = time(ev.time_unix_nano).ok_or_else(|| {
+        loc.field("timeUnixNano")
+            .err(OtlpErrorKind::Missing("event time"))
+    })?;
+    let attributes = convert_attributes(ev.attributes, loc, notes);
+    Ok(Event::new(
+        ev.name,
+        timestamp,
+        attributes,
+        ev.dropped_attributes_count,
+    ))
+}
+
+fn convert_link(ln: span::Link, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<Link> {
+    let trace_id = parse_trace_id(&ln.trace_id, &loc.field("traceId"))?;
+    let span_id = parse_span_id(&ln.span_id, &loc.field("spanId"))?
+        .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
+    let trace_state = trace_state(ln.trace_state, loc)?;
+    let (trace_flags, is_remote) = link_flags(ln.flags);
+    let context = SpanContext::new(trace_id, span_id, trace_flags, is_remote, trace_state);
+    let attributes = convert_attributes(ln.attributes, loc, notes);
+    Ok(Link::new(context, attributes, ln.dropped_attributes_count))
+}
+
+fn parse_trace_id(bytes: &[u8], loc: &JsonPath) -> OtlpResult<TraceId> {
+    if bytes.is_empty() {
+        return Err(loc.err(OtlpErrorKind::Missing("trace ID")));
+    }
+    let id: [u8; 16] = bytes.try_into().map_err(|_| bad_id(32, bytes, loc))?;
+    let id = TraceId::from_bytes(id);
+    if id == TraceId::INVALID {
+        return Err(loc.err(OtlpErrorKind::ZeroId));
+    }
+    Ok(id)
+}
+
+/// `None` when empty (an empty parent means a root span).
+fn parse_span_id(bytes: &[u8], loc: &JsonPath) -> OtlpResult<Option<SpanId>> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let id: [u8; 8] = bytes.try_into().map_err(|_| bad_id(16, bytes, loc))?;
+    let id = SpanId::from_bytes(id);
+    if id == SpanId::INVALID {
+        return Err(loc.err(OtlpErrorKind::ZeroId));
+    }
+    Ok(Some(id))
+}
+
+fn bad_id(digits: usize, bytes: &[u8], loc: &JsonPath) -> super::OtlpError {
+    let found: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    loc.err(OtlpErrorKind::BadId { digits, found })
+}
+
+fn trace_state(text: String, loc: &JsonPath) -> OtlpResult<TraceState> {
+    if text.is_empty() {
+        return Ok(TraceState::NONE);
+    }
+    text.parse::<TraceState>().map_err(|_| {
+        loc.field("traceState")
+            .err(OtlpErrorKind::BadTraceState(text))
+    })
+}
+
+fn enum_number(n: i32, enum_name: &'static str, names: &[&str], loc: &JsonPath) -> OtlpResult<i32> {
+    if usize::try_from(n).is_ok_and(|i| i < names.len()) {
+        Ok(n)
+    } else {
+        Err(loc.err(OtlpErrorKind::BadEnum {
+            enum_name,
+            found: n.to_string(),
+        }))
+    }
+}
+
+/// Nanoseconds since the epoch; `None` when zero (proto3's "not set").
+fn time(nanos: u64) -> Option<SystemTime> {
+    (nanos != 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+fn convert_attributes(
+    attributes: Vec<ProtoKeyValue>,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> Vec<KeyValue> {
+    let a_loc = loc.field("attributes");
+    let mut out = Vec::with_capacity(attributes.len());
+    for (i, kv) in attributes.into_iter().enumerate() {
+        let any = kv.value.and_then(any_value);
+        push_attribute(kv.key, any, || a_loc.index(i).render(), notes, &mut out);
+    }
+    out
+}
+
+/// The SDK value of an `AnyValue`, or its JSON text where the SDK has no such
+/// type; `None` when no value is set (or only a profiles string-table index,
+/// which means nothing in a trace).
+fn any_value(value: AnyValue) -> Option<Any> {
+    use any_value::Value as V;
+    Some(match value.value? {
+        V::StringValue(s) => Any::Exact(Value::from(s)),
+        V::BoolValue(b) => Any::Exact(Value::Bool(b)),
+        V::IntValue(n) => Any::Exact(Value::I64(n)),
+        V::DoubleValue(f) => Any::Exact(Value::F64(f)),
+        V::StringValueStrindex(_) => return None,
+        V::BytesValue(bytes) => Any::Lossy(Json::from(base64_text(&bytes)), BYTES_VALUE),
+        V::KvlistValue(list) => Any::Lossy(kvlist_json(list.values), KVLIST_VALUE),
+        V::ArrayValue(array) => {
+            let scalars: Option<Vec<Value>> = array.values.iter().map(scalar).collect();
+            match scalars.and_then(scalar_array) {
+                Some(a) => Any::Exact(Value::Array(a)),
+                None => Any::Lossy(array_json(array.values), MIXED_ARRAY),
+            }
+        }
+    })
+}
+
+/// A scalar `AnyValue` as an SDK value; `None` for anything else.
+fn scalar(value: &AnyValue) -> Option<Value> {
+    use any_value::Value as V;
+    match value.value.as_ref()? {
+        V::StringValue(s) => Some(Value::from(s.clone())),
+        V::BoolValue(b) => Some(Value::Bool(*b)),
+        V::IntValue(n) => Some(Value::I64(*n)),
+        V::DoubleValue(f) => Some(Value::F64(*f)),
+        _ => None,
+    }
+}
+
+/// The plain JSON of an `AnyValue` nested in a list or array (`null` when unset;
+/// NaN and infinities are `null` too, as JSON has no such numbers).
+fn plain_json(value: Option<AnyValue>) -> Json {
+    use any_value::Value as V;
+    match value.and_then(|v| v.value) {
+        None | Some(V::StringValueStrindex(_)) => Json::Null,
+        Some(V::StringValue(s)) => Json::from(s),
+        Some(V::BoolValue(b)) => Json::from(b),
+        Some(V::IntValue(n)) => Json::from(n),
+        Some(V::DoubleValue(f)) => Json::from(f),
+        Some(V::BytesValue(bytes)) => Json::from(base64_text(&bytes)),
+        Some(V::ArrayValue(array)) => array_json(array.values),
+        Some(V::KvlistValue(list)) => kvlist_json(list.values),
+    }
+}
+
+fn array_json(values: Vec<AnyValue>) -> Json {
+    Json::Array(values.into_iter().map(|v| plain_json(Some(v))).collect())
+}
+
+fn kvlist_json(values: Vec<ProtoKeyValue>) -> Json {
+    Json::Object(
+        values
+            .into_iter()
+            .map(|kv| (kv.key, plain_json(kv.value)))
+            .collect(),
+    )
+}
+
+/// Bytes as the protobuf JSON mapping writes them (standard base64, padded).
+fn base64_text(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+#[path = "protobuf_tests.rs"]
+mod tests;

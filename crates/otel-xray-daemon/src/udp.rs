@@ -1,0 +1,273 @@
+//! The daemon's UDP port: one datagram = the daemon header, `\n`, and one segment document
+//! (a segment, an in-progress segment or a standalone subsegment) — or an OTLP-over-UDP frame.
+//!
+//! Documents are passed on unparsed, as the daemon does; only what X-Ray could never accept
+//! (not UTF-8, not a JSON object) is refused here. Malformed datagrams are counted by reason
+//! and logged at most once a second, with how many were not logged.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+
+use crate::counters::{RejectReason, Source};
+use crate::framing::{classify_body, split_datagram, Body, OtlpFrameKind, DAEMON_BUFFER_BYTES};
+use crate::intake::Intake;
+use crate::otlp::OtlpIngest;
+
+/// The daemon's UDP port, bound and ready to [`run`](Self::run).
+#[derive(Debug)]
+pub struct UdpReceiver {
+    socket: UdpSocket,
+    intake: Intake,
+    otlp: Option<OtlpIngest>,
+}
+
+impl UdpReceiver {
+    /// Binds `address` (the daemon's `-b`, default `127.0.0.1:2000`).
+    pub async fn bind(address: SocketAddr, intake: Intake) -> io::Result<UdpReceiver> {
+        let socket = UdpSocket::bind(address).await?;
+        Ok(UdpReceiver {
+            socket,
+            intake,
+            otlp: None,
+        })
+    }
+
+    /// Decodes OTLP-over-UDP frames into `otlp` (without it they are counted
+    /// as `otlp_udp_not_built` rejections).
+    pub fn with_otlp(mut self, otlp: OtlpIngest) -> UdpReceiver {
+        self.otlp = Some(otlp);
+        self
+    }
+
+    /// The bound address (the port, when bound to port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.socket.local_addr()
+    }
+
+    /// Receives until `stop` turns true (or its sender is dropped), then takes what is
+    /// already queued on the socket.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        // One byte more than the daemon reads, so an oversized datagram is seen as such.
+        let mut buf = vec![0u8; DAEMON_BUFFER_BYTES + 1];
+        let mut log = RateLimitedLog::new(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                received = self.socket.recv_from(&mut buf) => match received {
+                    Ok((len, peer)) => handle_datagram(
+                        &buf[..len],
+                        peer,
+                        &self.intake,
+                        self.otlp.as_ref(),
+                        &mut log,
+                    ),
+                    // ICMP-triggered errors on an unconnected socket are transient.
+                    Err(e) => log.warn(format_args!("UDP receive error: {e}")),
+                },
+                _ = stop.wait_for(|stop| *stop) => {
+                    // What is already in the socket's queue was sent before the stop: take it.
+                    while let Ok((len, peer)) = self.socket.try_recv_from(&mut buf) {
+                        handle_datagram(
+                            &buf[..len],
+                            peer,
+                            &self.intake,
+                            self.otlp.as_ref(),
+                            &mut log,
+                        );
+                    }
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Handles one datagram: counts it, and offers its document or rejects it.
+pub(crate) fn handle_datagram(
+    datagram: &[u8],
+    peer: SocketAddr,
+    intake: &Intake,
+    otlp: Option<&OtlpIngest>,
+    log: &mut RateLimitedLog,
+) {
+    let body = match split_datagram(datagram) {
+        Ok(body) => body,
+        Err(e) => {
+            intake.received(Source::DaemonUdp, 1);
+            intake.reject(Source::DaemonUdp, e.reason(), 1);
+            log.warn(format_args!("datagram from {peer} refused: {e}"));
+            return;
+        }
+    };
+    match classify_body(body) {
+        Body::Segment(document) => {
+            intake.received(Source::DaemonUdp, 1);
+            if !looks_like_document(document) {
+                intake.reject(Source::DaemonUdp, RejectReason::InvalidDocument, 1);
+                log.warn(format_args!(
+                    "datagram from {peer} refused: the body is not a JSON object in UTF-8"
+                ));
+                return;
+            }
+            // Spillover is counted by the buffer; nothing to tell a UDP sender.
+            let _ = intake.offer(document.to_vec());
+        }
+        Body::Otlp { kind, payload } => match otlp {
+            Some(otlp) => {
+                // Counted span by span (or as one malformed unit) by the decoder.
+                if let Err(e) = otlp.ingest_udp_payload(payload) {
+                    log.warn(format_args!(
+                        "OTLP-over-UDP frame ({kind:?}) from {peer} refused: {e}"
+                    ));
+                }
+            }
+            None => otlp_frame(kind, payload, peer, intake, log),
+        },
+    }
+}
+
+/// An OTLP-over-UDP frame on a receiver without an OTLP decoder
+/// ([`UdpReceiver::with_otlp`] not called): counted as one unit received and
+/// rejected (`otlp_udp_not_built`) and logged, never silent.
+fn otlp_frame(
+    kind: OtlpFrameKind,
+    payload: &[u8],
+    peer: SocketAddr,
+    intake: &Intake,
+    log: &mut RateLimitedLog,
+) {
+    intake.received(Source::OtlpUdp, 1);
+    intake.reject(Source::OtlpUdp, RejectReason::OtlpUdpNotBuilt, 1);
+    log.warn(format_args!(
+        "OTLP-over-UDP frame ({kind:?}, {} bytes) from {peer} refused: this receiver has no OTLP decoder",
+        payload.len()
+    ));
+}
+
+/// A cheap shape check of what X-Ray would refuse anyway: UTF-8, and `{ ... }` around it.
+fn looks_like_document(document: &[u8]) -> bool {
+    let Ok(text) = std::str::from_utf8(document) else {
+        return false;
+    };
+    let text = text.trim_ascii();
+    text.starts_with('{') && text.ends_with('}')
+}
+
+/// A warning log that says at most one thing per interval and how much it kept quiet.
+#[derive(Debug)]
+pub(crate) struct RateLimitedLog {
+    interval: Duration,
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimitedLog {
+    pub(crate) fn new(interval: Duration) -> RateLimitedLog {
+        RateLimitedLog {
+            interval,
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    pub(crate) fn warn(&mut self, message: std::fmt::Arguments<'_>) {
+        let now = Instant::now();
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < self.interval)
+        {
+            self.suppressed += 1;
+            return;
+        }
+        if self.suppressed > 0 {
+            tracing::warn!(
+                suppressed = self.suppressed,
+                "{message} (and {} similar messages not logged)",
+                self.suppressed
+            );
+        } else {
+            tracing::warn!("{message}");
+        }
+        self.last = Some(now);
+        self.suppressed = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::counters::CountersSnapshot;
+
+    const HEADER: &str = "{\"format\":\"json\",\"version\":1}\n";
+
+    fn feed(datagrams: &[Vec<u8>]) -> (CountersSnapshot, Vec<Vec<u8>>) {
+        let intake = Intake::with_capacity(1 << 20);
+        let mut log = RateLimitedLog::new(Duration::from_secs(3600));
+        let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        for d in datagrams {
+            handle_datagram(d, peer, &intake, None, &mut log);
+        }
+        let mut docs = Vec::new();
+        while !intake.buffer().is_empty() {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            docs.extend(rt.block_on(intake.buffer().next_batch(1000)).documents);
+        }
+        (intake.counters().snapshot(), docs)
+    }
+
+    #[test]
+    fn documents_pass_unchanged_and_bad_ones_are_counted_by_reason() {
+        let segment = br#"{"name":"a","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1.0,"in_progress":true}"#;
+        let mut good = HEADER.as_bytes().to_vec();
+        good.extend_from_slice(segment);
+        let datagrams = vec![
+            good.clone(),
+            b"no header at all".to_vec(),
+            b"{\"format\":\"json\",\"version\":2}\n{}".to_vec(),
+            format!("{HEADER}not json").into_bytes(),
+            [HEADER.as_bytes(), &[b'{', 0xff, b'}']].concat(),
+            HEADER.as_bytes().to_vec(),
+            vec![b'{'; DAEMON_BUFFER_BYTES + 1],
+            format!("{HEADER}T1SCgA=").into_bytes(),
+        ];
+        let (snap, docs) = feed(&datagrams);
+        assert_eq!(docs, vec![segment.to_vec()]);
+        assert_eq!(snap.received[&Source::DaemonUdp], 7);
+        assert_eq!(snap.received[&Source::OtlpUdp], 1);
+        let r = |s, reason| snap.rejected.get(&(s, reason)).copied().unwrap_or(0);
+        assert_eq!(r(Source::DaemonUdp, RejectReason::MissingBody), 2);
+        assert_eq!(r(Source::DaemonUdp, RejectReason::InvalidHeader), 1);
+        assert_eq!(r(Source::DaemonUdp, RejectReason::InvalidDocument), 2);
+        assert_eq!(r(Source::DaemonUdp, RejectReason::TooLarge), 1);
+        assert_eq!(r(Source::OtlpUdp, RejectReason::OtlpUdpNotBuilt), 1);
+        assert_eq!(
+            snap.received_total(),
+            snap.buffered + snap.rejected_total() + snap.spillover
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_datagram_is_counted_once_and_never_panics(
+            datagrams in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), 0..20),
+            framed in proptest::prelude::any::<bool>(),
+        ) {
+            let datagrams: Vec<Vec<u8>> = datagrams
+                .into_iter()
+                .map(|d| if framed { [HEADER.as_bytes(), &d].concat() } else { d })
+                .collect();
+            let (snap, docs) = feed(&datagrams);
+            proptest::prop_assert_eq!(snap.received_total(), datagrams.len() as u64);
+            proptest::prop_assert_eq!(
+                snap.received_total(),
+                snap.buffered + snap.rejected_total() + snap.spillover
+            );
+            proptest::prop_assert_eq!(docs.len() as u64, snap.buffered);
+        }
+    }
+}
