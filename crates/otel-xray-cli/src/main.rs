@@ -349,6 +349,8 @@ fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
         let daemon = otel_xray_daemon::Daemon::bind(config)
             .await
             .map_err(|e| e.to_string())?;
+        // Installed before the startup line: a SIGTERM right after it drains, never kills.
+        let shutdown = otel_xray_daemon::shutdown_signal();
         let c = daemon.config();
         eprintln!(
             "otel-xray daemon: UDP {} (segments), TCP {} (sampling proxy){}{}{}; buffer {} MB, \
@@ -371,7 +373,7 @@ fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
             c.concurrency,
             c.shutdown_timeout,
         );
-        Ok::<_, String>(daemon.run(otel_xray_daemon::shutdown_signal()).await)
+        Ok::<_, String>(daemon.run(shutdown).await)
     })?;
     let c = &report.counters;
     eprintln!(

@@ -56,7 +56,8 @@ pub(crate) async fn run(
     let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .ok();
-    let mut before = counters.snapshot();
+    // From zero: what arrived before this task first ran belongs in the first record.
+    let mut before = CountersSnapshot::default();
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     loop {
         let last = tokio::select! {

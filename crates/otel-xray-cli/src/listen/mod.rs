@@ -71,6 +71,8 @@ pub async fn run<S: DocumentSink>(
     sink: Option<S>,
 ) -> std::io::Result<Counters> {
     let socket = UdpSocket::bind(opts.udp).await?;
+    // Before the announcement, so a signal right after it stops cleanly.
+    let shutdown = otel_xray_daemon::shutdown_signal();
     eprintln!(
         "otel-xray listen: listening on udp://{}",
         socket.local_addr()?
@@ -83,7 +85,6 @@ pub async fn run<S: DocumentSink>(
     let mut buf = vec![0u8; DAEMON_BUFFER_BYTES + 1];
     let mut tick = tokio::time::interval(Duration::from_millis(25));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let shutdown = otel_xray_daemon::shutdown_signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
