@@ -42,6 +42,12 @@ done
 excludes=()
 for crate in "${unpublished[@]}"; do excludes+=(--exclude "$crate"); done
 
+# Cargo unpacks the packages made here into $CARGO_HOME/registry/src/-<hash of the temporary
+# registry's path>/ and reuses an unpacked copy it finds there: a second run from the same
+# checkout path would verify against the previous run's sources. Local registries' directories
+# start with '-'; only our own crates are removed from them.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/otel-xray-*
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo package -j2 --workspace "${excludes[@]}" "$@" 2>&1 | tee "$log"
