@@ -47,6 +47,9 @@ for crate in "${unpublished[@]}"; do excludes+=(--exclude "$crate"); done
 # checkout path would verify against the previous run's sources. Local registries' directories
 # start with '-'; only our own crates are removed from them.
 rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/otel-xray-*
+# Likewise a registry crate's build is fingerprinted by name and version, not content: forget our
+# crates' builds, so the packaged copies are compiled from this run's sources.
+rm -rf target/debug/.fingerprint/otel-xray-*
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
