@@ -7,8 +7,9 @@
 //! * `udp/spans`: `SpanExporter::export` of finished spans: translation +
 //!   datagrams, one core.
 //! * `udp_request/*`: `SpanExporter::export` of the spans of typical requests
-//!   (per request one server span, an internal child with two client
-//!   children, and one more client child), translation + datagrams, against
+//!   (`otel_xray_testkit::spans::request_spans`: per request one server span,
+//!   an internal child with two client children, and one more client child),
+//!   translation + datagrams, against
 //!   opentelemetry-aws 0.21's `XrayExporter` with its `XrayDaemonClient`, both
 //!   without and with subsegment nesting (`with_subsegment_nesting(true)`;
 //!   theirs `always_nest_subsegments()`), both writing every attribute
@@ -25,16 +26,14 @@ use std::net::UdpSocket;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use opentelemetry::trace::{
-    Span, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState, Tracer,
-    TracerProvider,
-};
+use opentelemetry::trace::{Span, SpanId, SpanKind, TraceId, Tracer, TracerProvider};
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
     BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter,
 };
 use otel_xray_exporter::XrayExporter;
+use otel_xray_testkit::spans::{finished_span, request_spans};
 
 const BATCH: usize = 512;
 
@@ -42,37 +41,28 @@ fn sink() -> UdpSocket {
     UdpSocket::bind("127.0.0.1:0").expect("bind sink")
 }
 
+/// A client span of an HTTP call, the `seq`th of a batch, in its own trace.
 fn span(seq: u64) -> SpanData {
     let end = SystemTime::now();
     let secs = end.duration_since(UNIX_EPOCH).unwrap().as_secs() as u128;
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from((secs << 96) | u128::from(seq + 1)),
-            SpanId::from(seq + 1),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        ),
-        parent_span_id: SpanId::from(0xfeed),
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Client,
-        name: "GET /orders/{id}".into(),
-        start_time: end - Duration::from_millis(12),
-        end_time: end,
-        attributes: vec![
-            KeyValue::new("http.request.method", "GET"),
-            KeyValue::new("url.full", "https://orders.internal/orders/42?x=1"),
-            KeyValue::new("http.response.status_code", 200),
-            KeyValue::new("server.address", "orders.internal"),
-            KeyValue::new("customer.tier", "gold"),
-            KeyValue::new("retry.count", 0),
-        ],
-        dropped_attributes_count: 0,
-        events: Default::default(),
-        links: Default::default(),
-        status: Status::Unset,
-        instrumentation_scope: opentelemetry::InstrumentationScope::builder("bench").build(),
-    }
+    let mut s = finished_span(
+        TraceId::from((secs << 96) | u128::from(seq + 1)),
+        SpanId::from(seq + 1),
+        SpanKind::Client,
+        "GET /orders/{id}",
+        end - Duration::from_millis(12),
+        end,
+    );
+    s.parent_span_id = SpanId::from(0xfeed);
+    s.attributes = vec![
+        KeyValue::new("http.request.method", "GET"),
+        KeyValue::new("url.full", "https://orders.internal/orders/42?x=1"),
+        KeyValue::new("http.response.status_code", 200),
+        KeyValue::new("server.address", "orders.internal"),
+        KeyValue::new("customer.tier", "gold"),
+        KeyValue::new("retry.count", 0),
+    ];
+    s
 }
 
 fn udp(c: &mut Criterion) {
@@ -168,115 +158,6 @@ fn batch_processor(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// The spans of `requests` typical requests, children before parents (as a
-/// batch processor receives them): per request a server span with an
-/// internal child (itself the parent of a database and a cache call) and an
-/// outgoing HTTP call. Five spans per request.
-fn request_spans(requests: u64) -> Vec<SpanData> {
-    let end = SystemTime::now();
-    let secs = end.duration_since(UNIX_EPOCH).unwrap().as_secs() as u128;
-    let mut out = Vec::new();
-    for r in 0..requests {
-        let trace = TraceId::from((secs << 96) | u128::from(r + 1));
-        let id = |k: u64| SpanId::from((r << 8) | k);
-        let span = |k: u64, parent: Option<u64>, kind: SpanKind, name: &'static str, attributes| {
-            SpanData {
-                span_context: SpanContext::new(
-                    trace,
-                    id(k),
-                    TraceFlags::SAMPLED,
-                    false,
-                    TraceState::default(),
-                ),
-                parent_span_id: parent.map_or(SpanId::from(0x5eed), id),
-                // The server span continues a trace from an upstream caller.
-                parent_span_is_remote: parent.is_none(),
-                span_kind: kind,
-                name: name.into(),
-                start_time: end - Duration::from_millis(20 - k),
-                end_time: end - Duration::from_millis(k),
-                attributes,
-                dropped_attributes_count: 0,
-                events: Default::default(),
-                links: Default::default(),
-                status: Status::Unset,
-                instrumentation_scope: opentelemetry::InstrumentationScope::builder("bench")
-                    .build(),
-            }
-        };
-        out.push(span(
-            3,
-            Some(2),
-            SpanKind::Client,
-            "SELECT orders",
-            vec![
-                KeyValue::new("db.system", "postgresql"),
-                KeyValue::new("db.name", "shop"),
-                KeyValue::new("db.statement", "SELECT * FROM orders WHERE id = $1"),
-                KeyValue::new("server.address", "db.internal"),
-            ],
-        ));
-        out.push(span(
-            4,
-            Some(2),
-            SpanKind::Client,
-            "GET",
-            vec![
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("url.full", "http://cache.internal/orders/42"),
-                KeyValue::new("http.response.status_code", 200),
-                KeyValue::new("server.address", "cache.internal"),
-            ],
-        ));
-        out.push(span(
-            2,
-            Some(1),
-            SpanKind::Internal,
-            "load_order",
-            vec![
-                KeyValue::new("order.id", 42),
-                KeyValue::new("cache.hit", false),
-            ],
-        ));
-        out.push(span(
-            5,
-            Some(1),
-            SpanKind::Client,
-            "POST",
-            vec![
-                KeyValue::new("http.request.method", "POST"),
-                KeyValue::new("url.full", "https://pay.example/charge?order=42"),
-                KeyValue::new("http.response.status_code", 201),
-                KeyValue::new("server.address", "pay.example"),
-                KeyValue::new("retry.count", 0),
-            ],
-        ));
-        out.push(span(
-            1,
-            None,
-            SpanKind::Server,
-            "GET /orders/{id}",
-            vec![
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("url.scheme", "https"),
-                KeyValue::new("url.path", "/orders/42"),
-                KeyValue::new("server.address", "api.shop.example"),
-                KeyValue::new("server.port", 443),
-                KeyValue::new("http.route", "/orders/{id}"),
-                KeyValue::new("http.response.status_code", 200),
-                KeyValue::new("client.address", "203.0.113.7"),
-                KeyValue::new(
-                    "user_agent.original",
-                    "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0",
-                ),
-                KeyValue::new("aws.xray.annotation.tenant", "acme"),
-                KeyValue::new("customer.tier", "gold"),
-            ],
-        ));
-    }
-    out
 }
 
 fn bench_resource() -> opentelemetry_sdk::Resource {
