@@ -118,12 +118,16 @@ struct ThreadState {
 }
 
 thread_local! {
-    static STATE: RefCell<ThreadState> = RefCell::new(ThreadState {
-        rng: fastrand::Rng::new(),
-        mono_at_sync: 0,
-        wall_at_sync: 0,
-        synced: false,
-    });
+    // `const`: no lazy-initialisation check per ID. The PRNG gets its seed from
+    // the OS in `sync_wall_clock`, which a thread's first ID always runs.
+    static STATE: RefCell<ThreadState> = const {
+        RefCell::new(ThreadState {
+            rng: fastrand::Rng::with_seed(0),
+            mono_at_sync: 0,
+            wall_at_sync: 0,
+            synced: false,
+        })
+    };
 }
 
 /// 96 random bits and the current epoch second, read from the wall clock at most
@@ -134,9 +138,7 @@ fn next_trace_parts() -> (u32, u128) {
         let mut st = state.borrow_mut();
         let elapsed = mono.wrapping_sub(st.mono_at_sync);
         if !st.synced || elapsed >= TICKS_PER_SECOND {
-            st.wall_at_sync = wall_ticks(SystemTime::now());
-            st.mono_at_sync = mono;
-            st.synced = true;
+            sync_wall_clock(&mut st, mono);
         }
         let wall = st
             .wall_at_sync
@@ -144,6 +146,20 @@ fn next_trace_parts() -> (u32, u128) {
         let random = (u128::from(st.rng.u32(..)) << 64) | u128::from(st.rng.u64(..));
         ((wall >> 32) as u32, random)
     })
+}
+
+/// Reads the wall clock (at most once a second per thread), and on a thread's
+/// first ID seeds its PRNG. Out of line: the per-ID path then needs fewer
+/// registers saved around it.
+#[cold]
+#[inline(never)]
+fn sync_wall_clock(st: &mut ThreadState, mono: u64) {
+    if !st.synced {
+        st.rng = fastrand::Rng::new();
+        st.synced = true;
+    }
+    st.wall_at_sync = wall_ticks(SystemTime::now());
+    st.mono_at_sync = mono;
 }
 
 /// Wall-clock ticks since the epoch; 0 before 1970, `u64::MAX` (epoch second

@@ -22,7 +22,9 @@ pub fn parse_span_id(s: &str) -> Result<SpanId, ParseSpanIdError> {
 }
 
 /// [`parse_span_id`] over bytes.
-#[inline]
+// Always inlined: extract parses a `Parent` on every incoming request, and
+// the compiler otherwise keeps one out-of-line copy for the whole parser.
+#[inline(always)]
 pub fn parse_span_id_bytes(s: &[u8]) -> Result<SpanId, ParseSpanIdError> {
     if s.len() != 16 {
         return Err(ParseSpanIdError::Length { len: s.len() });

@@ -277,7 +277,10 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// Decodes first, then validates by re-encoding: a byte is a hex digit exactly
 /// when its decoded nibble is < 16 and encodes back to the byte itself with
 /// letters lower-cased (so no range compares per class).
-#[inline]
+// Always inlined: left to itself the compiler calls it out of line for half
+// the groups of a trace ID, and the call costs as much as the decoding
+// (callgrind, `benches/propagator.rs` extract).
+#[inline(always)]
 pub(crate) fn hex8(group: &[u8]) -> Option<u32> {
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(group);
