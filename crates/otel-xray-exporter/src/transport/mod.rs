@@ -40,7 +40,8 @@ impl Document {
     }
 }
 
-/// The spans `docs` carry together.
+/// The spans `docs` carry together (the PutTraceSegments path's accounting).
+#[cfg(feature = "api")]
 pub(crate) fn spans_in(docs: &[Document]) -> u64 {
     docs.iter().map(|d| d.spans).sum()
 }
