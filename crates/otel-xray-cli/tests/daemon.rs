@@ -28,7 +28,7 @@ fn a_daemon_command_line_and_config_file_work_unchanged() {
     );
     let d = Listener::spawn(
         // `-region` (one dash) as the Go daemon accepts it; it wins over the file's Region.
-        &["daemon", "-c", config.path(), "-region", "us-east-1", "-o"],
+        &["daemon", "-c", config.path_str(), "-region", "us-east-1", "-o"],
         &otel_xray_testkit::MOTO_CREDENTIALS_ENV,
         "otel-xray daemon: UDP ",
     );

@@ -8,8 +8,19 @@
 //! * [`botocore_sigv4_verdicts`] has botocore recompute the SigV4 signature of recorded
 //!   requests: an independent implementation, never our own signer.
 //! * [`spans`] holds the spans the benchmarks translate.
+//! * [`wait_bounded`], [`output_bounded`] and [`TempFile`] run peers and the binaries under
+//!   test without ever waiting unbounded; [`WAIT`] is the bound tests share.
+//! * [`send_framed`] sends a segment document as the X-Ray SDKs do; with the `xray` feature,
+//!   [`moto_xray_client`] and [`stored_documents`] read back what moto holds.
 
+mod process;
 pub mod spans;
+mod xray;
+
+pub use process::{output_bounded, wait_bounded, TempFile, WAIT};
+#[cfg(feature = "xray")]
+pub use xray::{moto_xray_client, stored_documents};
+pub use xray::{send_framed, DAEMON_HEADER};
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
