@@ -204,3 +204,35 @@ async fn get(url: &str) -> String {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(body.to_vec()).unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_waits_for_forwarded_spans_and_reports_those_still_in_flight() {
+    // Accepted at once: the drain has nothing to wait for.
+    let sink = EndpointSink::start(|_| Answer::Accept).await;
+    let mut daemon_args = args("http://127.0.0.1:9");
+    daemon_args.otlp_endpoint = Some(sink.url());
+    let daemon = Running::start(daemon_args).await;
+    export(daemon.otlp_grpc.expect("OTLP/gRPC"), batch(1))
+        .await
+        .unwrap();
+    let report = daemon.stop().await;
+    assert_eq!(report.otlp_endpoint_undelivered, 0);
+    let endpoint = report.counters.otlp_endpoint.expect("counters");
+    assert_eq!((endpoint.forwarded, endpoint.delivery.sent), (3, 3));
+
+    // Held past the shutdown timeout: reported, not forgotten.
+    let sink = EndpointSink::start(|_| Answer::HoldThenAccept).await;
+    let mut daemon_args = args("http://127.0.0.1:9");
+    daemon_args.otlp_endpoint = Some(sink.url());
+    daemon_args.shutdown_timeout = 0.5;
+    let daemon = Running::start(daemon_args).await;
+    export(daemon.otlp_grpc.expect("OTLP/gRPC"), batch(2))
+        .await
+        .unwrap();
+    sink.wait_for_requests(1, WAIT).await;
+    let report = daemon.stop().await;
+    assert_eq!(report.otlp_endpoint_undelivered, 3);
+    let endpoint = report.counters.otlp_endpoint.expect("counters");
+    assert_eq!((endpoint.forwarded, endpoint.pending()), (3, 3));
+    sink.release();
+}

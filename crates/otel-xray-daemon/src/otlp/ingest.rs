@@ -85,6 +85,15 @@ impl OtlpIngest {
         &self.counters
     }
 
+    /// With a forwarder: waits up to `limit` for the exports to the X-Ray OTLP endpoint to
+    /// finish, and returns how many spans were still in flight then (0 without one).
+    pub(crate) async fn drain_forwarder(&self, limit: std::time::Duration) -> u64 {
+        match &self.forwarder {
+            Some(forwarder) => forwarder.drain(limit).await,
+            None => 0,
+        }
+    }
+
     /// The intake documents go to.
     pub fn intake(&self) -> &Intake {
         &self.intake
