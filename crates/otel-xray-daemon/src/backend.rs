@@ -108,16 +108,29 @@ impl Backend {
     }
 }
 
-/// The HTTP client for every AWS SDK call (X-Ray, STS, credentials) when a proxy is set, as
-/// the X-Ray daemon has it: `ProxyAddress` for all traffic, else `HTTPS_PROXY` from the
-/// environment (with `HTTP_PROXY` and `NO_PROXY`). `None`: the SDK's default client.
+/// Never through a proxy: the instance metadata service and the ECS / EKS credential
+/// endpoints are link-local, a proxy would reach its own (or none).
+const LINK_LOCAL: &str = "169.254.0.0/16,fd00:ec2::254,fd00:ec2::23";
+
+/// The HTTP client for every AWS SDK call (X-Ray, STS) when a proxy is set, as the X-Ray
+/// daemon has it: `ProxyAddress` for all traffic, else `HTTPS_PROXY` from the environment for
+/// HTTPS. Link-local addresses and `NO_PROXY` go direct. `None`: the SDK's default client.
 fn proxied_http_client(proxy_address: Option<&str>) -> Result<Option<pool::Client>, BackendError> {
-    let env_proxy = ["HTTPS_PROXY", "https_proxy"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()));
-    let (proxy, shown) = match (proxy_address, env_proxy) {
+    let env = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let direct = match env(["NO_PROXY", "no_proxy"]) {
+        Some(no_proxy) => format!("{LINK_LOCAL},{no_proxy}"),
+        None => LINK_LOCAL.to_owned(),
+    };
+    let (proxy, shown) = match (proxy_address, env(["HTTPS_PROXY", "https_proxy"])) {
         (Some(url), _) => (ProxyConfig::all(url), url.to_owned()),
-        (None, Some(env)) => (Ok(ProxyConfig::from_env()), format!("HTTPS_PROXY {env}")),
+        (None, Some(url)) => (
+            ProxyConfig::https(url.as_str()),
+            format!("HTTPS_PROXY {url}"),
+        ),
         (None, None) => return Ok(None),
     };
     let failed = |reason: String| BackendError::Proxy {
@@ -125,7 +138,7 @@ fn proxied_http_client(proxy_address: Option<&str>) -> Result<Option<pool::Clien
         reason,
     };
     let pool = pool::ConnectionPool::builder()
-        .proxy_config(proxy.map_err(|e| failed(e.to_string()))?)
+        .proxy_config(proxy.map_err(|e| failed(e.to_string()))?.no_proxy(direct))
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::AwsLc,
         ))
