@@ -164,6 +164,10 @@ async fn a_full_forwarder_answers_resource_exhausted_and_counts_the_spans() {
     sink.wait_for_requests(1, WAIT).await;
     let status = export(receivers.grpc, batch(2)).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+    assert!(
+        status.message().contains("X-Ray OTLP endpoint"),
+        "{status:?}"
+    );
 
     let counters = receivers.ingest.intake().counters().clone();
     let c = counters.snapshot();

@@ -27,6 +27,8 @@ pub(crate) struct Outcome {
     pub(crate) spilled: usize,
     /// Why spans were refused, for `partial_success.error_message`.
     pub(crate) message: String,
+    /// The spans went to the forwarder (`--otlp-endpoint`), not the buffer.
+    pub(crate) forwarding: bool,
 }
 
 impl Outcome {
@@ -147,6 +149,7 @@ impl OtlpIngest {
         source: Source,
         outcome: &mut Outcome,
     ) {
+        outcome.forwarding = true;
         self.intake.received(source, conversion.span_count() as u64);
         for group in conversion.groups {
             let spans = group.spans.len();
