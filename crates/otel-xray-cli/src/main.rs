@@ -387,11 +387,24 @@ fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
         c.dropped,
         report.drain.undelivered,
     );
-    Ok(if report.drain.undelivered == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_PROBLEMS)
-    })
+    if let Some(o) = &c.otlp_endpoint {
+        eprintln!(
+            "otel-xray daemon: forwarded {} spans to the X-Ray OTLP endpoint: sent {}, \
+             rejected {}, dropped {} ({} undelivered at shutdown)",
+            o.forwarded,
+            o.delivery.sent,
+            o.delivery.rejected_total(),
+            o.delivery.dropped_total(),
+            report.otlp_endpoint_undelivered,
+        );
+    }
+    Ok(
+        if report.drain.undelivered + report.otlp_endpoint_undelivered == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(EXIT_PROBLEMS)
+        },
+    )
 }
 
 /// Logs at the daemon's level to standard error, or appended to `-f` / `Logging.LogPath`.

@@ -26,9 +26,21 @@ fn a_daemon_command_line_and_config_file_work_unchanged() {
              Version: 2\n"
         ),
     );
+    let wait = support::WAIT.as_secs().to_string();
     let d = Listener::spawn(
         // `-region` (one dash) as the Go daemon accepts it; it wins over the file's Region.
-        &["daemon", "-c", config.path(), "-region", "us-east-1", "-o"],
+        // The drain's budget is not what this test is about: on a loaded machine moto's first
+        // PutTraceSegments can take longer than the default 5 s, so it gets the tests' bound.
+        &[
+            "daemon",
+            "-c",
+            config.path_str(),
+            "-region",
+            "us-east-1",
+            "-o",
+            "--shutdown-timeout",
+            &wait,
+        ],
         &otel_xray_testkit::MOTO_CREDENTIALS_ENV,
         "otel-xray daemon: UDP ",
     );

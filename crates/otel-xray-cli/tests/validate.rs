@@ -92,7 +92,7 @@ fn catches_each_limit_and_names_the_document() {
         lines.push(d.to_string());
     }
     let file = TempFile::new("limits.jsonl", &(lines.join("\n") + "\n"));
-    let out = run(&["validate", file.path()], "");
+    let out = run(&["validate", file.path_str()], "");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(

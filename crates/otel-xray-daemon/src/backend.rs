@@ -11,6 +11,9 @@ use otel_xray_exporter::aws_sdk_xray::config::interceptors::FinalizerInterceptor
 use otel_xray_exporter::aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
 use otel_xray_exporter::aws_sdk_xray::error::BoxError;
 
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::{pool, tls};
+
 use crate::config::DaemonConfig;
 use crate::counters::{BackendErrorKind, DaemonCounters};
 
@@ -24,6 +27,14 @@ pub enum BackendError {
     /// The endpoint override is not an http(s) URL.
     #[error("endpoint {0:?} is not an http:// or https:// URL")]
     BadEndpoint(String),
+    /// The HTTP client for `ProxyAddress` / `HTTPS_PROXY` could not be built.
+    #[error("proxy {proxy}: {reason}")]
+    Proxy {
+        /// The proxy (`ProxyAddress`, or `HTTPS_PROXY` from the environment).
+        proxy: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// The X-Ray client and what the sampling proxy and telemetry need beside it.
@@ -46,6 +57,9 @@ impl Backend {
         counters: Arc<DaemonCounters>,
     ) -> Result<Backend, BackendError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(client) = proxied_http_client(config.proxy_address.as_deref())? {
+            loader = loader.http_client(client);
+        }
         if let Some(region) = &config.region {
             loader = loader.region(Region::new(region.clone()));
         } else if config.local_mode {
@@ -92,6 +106,46 @@ impl Backend {
             endpoint,
         })
     }
+}
+
+/// Never through a proxy: the instance metadata service and the ECS / EKS credential
+/// endpoints are link-local, a proxy would reach its own (or none).
+const LINK_LOCAL: &str = "169.254.0.0/16,fd00:ec2::254,fd00:ec2::23";
+
+/// The HTTP client for every AWS SDK call (X-Ray, STS) when a proxy is set, as the X-Ray
+/// daemon has it: `ProxyAddress` for all traffic, else `HTTPS_PROXY` from the environment for
+/// HTTPS. Link-local addresses and `NO_PROXY` go direct. `None`: the SDK's default client.
+fn proxied_http_client(proxy_address: Option<&str>) -> Result<Option<pool::Client>, BackendError> {
+    let env = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+    };
+    let direct = match env(["NO_PROXY", "no_proxy"]) {
+        Some(no_proxy) => format!("{LINK_LOCAL},{no_proxy}"),
+        None => LINK_LOCAL.to_owned(),
+    };
+    let (proxy, shown) = match (proxy_address, env(["HTTPS_PROXY", "https_proxy"])) {
+        (Some(url), _) => (ProxyConfig::all(url), url.to_owned()),
+        (None, Some(url)) => (
+            ProxyConfig::https(url.as_str()),
+            format!("HTTPS_PROXY {url}"),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let failed = |reason: String| BackendError::Proxy {
+        proxy: shown.clone(),
+        reason,
+    };
+    let pool = pool::ConnectionPool::builder()
+        .proxy_config(proxy.map_err(|e| failed(e.to_string()))?.no_proxy(direct))
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .build_https()
+        .map_err(|e| failed(e.to_string()))?;
+    let client = pool::Client::new(&pool).map_err(|e| failed(e.to_string()))?;
+    Ok(Some(client))
 }
 
 /// Counts every failed attempt of every X-Ray call (retries included) by kind.

@@ -4,8 +4,13 @@
 //! At rest (nothing buffered, nothing in flight):
 //!
 //! ```text
-//! received = spillover + rejected + sent + backend_rejected + dropped
+//! received = spillover + rejected + sent + backend_rejected + dropped + forwarded
 //! ```
+//!
+//! `forwarded` is zero unless `--otlp-endpoint` sends OTLP spans untranslated to the X-Ray
+//! OTLP endpoint; each forwarded span then ends up in the endpoint exporter's own counters
+//! ([`OtlpEndpointCounts`]): sent, rejected by the endpoint, or dropped by reason. Spans the
+//! forwarder has no room for are rejected as [`RejectReason::OtlpOverloaded`].
 //!
 //! The unit is a segment document for the daemon's UDP port, and a span for the OTLP
 //! receivers (each translated span becomes one document). A datagram or request that cannot
@@ -82,8 +87,9 @@ pub enum RejectReason {
     OtlpDecode,
     /// An OTLP span that cannot become a segment document.
     OtlpUntranslatable,
-    /// An OTLP request refused because the buffer was full (answered with
-    /// `RESOURCE_EXHAUSTED` / 429, so the client may retry).
+    /// An OTLP span refused because the forwarder to the X-Ray OTLP endpoint had
+    /// no room (`--otlp-endpoint`; answered with `RESOURCE_EXHAUSTED` / 429, so the
+    /// client may retry).
     OtlpOverloaded,
 }
 
@@ -204,8 +210,11 @@ pub struct DaemonCounters {
     backend_rejected: AtomicU64,
     dropped: AtomicU64,
     outage_retries: AtomicU64,
+    forwarded: AtomicU64,
     /// The PutTraceSegments exporter's own counters: X-Ray's rejections by error code.
     delivery: OnceLock<otel_xray_exporter::DeliveryCounters>,
+    /// The X-Ray OTLP endpoint exporter's counters (`--otlp-endpoint`), in spans.
+    otlp_endpoint: OnceLock<otel_xray_exporter::DeliveryCounters>,
 }
 
 impl DaemonCounters {
@@ -252,6 +261,16 @@ impl DaemonCounters {
     /// Attaches the PutTraceSegments exporter's counters, for X-Ray's error codes.
     pub(crate) fn attach_delivery(&self, delivery: otel_xray_exporter::DeliveryCounters) {
         let _ = self.delivery.set(delivery);
+    }
+
+    /// Attaches the X-Ray OTLP endpoint exporter's counters (`--otlp-endpoint`).
+    pub(crate) fn attach_otlp_endpoint(&self, delivery: otel_xray_exporter::DeliveryCounters) {
+        let _ = self.otlp_endpoint.set(delivery);
+    }
+
+    /// Counts `n` spans handed to the X-Ray OTLP endpoint exporter.
+    pub(crate) fn add_forwarded(&self, n: u64) {
+        self.forwarded.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn add_proxied(&self, ok: bool) {
@@ -312,6 +331,10 @@ impl DaemonCounters {
             proxy_failed: load(&self.proxy_failed),
             telemetry_sent: load(&self.telemetry_sent),
             telemetry_failed: load(&self.telemetry_failed),
+            otlp_endpoint: self.otlp_endpoint.get().map(|d| OtlpEndpointCounts {
+                forwarded: load(&self.forwarded),
+                delivery: d.snapshot(),
+            }),
         }
     }
 }
@@ -350,6 +373,31 @@ pub struct CountersSnapshot {
     pub telemetry_sent: u64,
     /// PutTelemetryRecords calls that failed.
     pub telemetry_failed: u64,
+    /// What became of the spans sent to the X-Ray OTLP endpoint; `None` without
+    /// `--otlp-endpoint`.
+    pub otlp_endpoint: Option<OtlpEndpointCounts>,
+}
+
+/// `--otlp-endpoint`: OTLP spans forwarded untranslated to the X-Ray OTLP endpoint, in spans.
+///
+/// At rest, `forwarded = delivery.sent + delivery.rejected_total() + delivery.dropped_total()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpEndpointCounts {
+    /// Spans handed to the endpoint exporter (counted as received by their source).
+    pub forwarded: u64,
+    /// The endpoint exporter's delivery counters: spans sent, rejected by the endpoint (by
+    /// `http_<status>` or `partial_success`), dropped by reason, retried and trimmed.
+    pub delivery: otel_xray_exporter::DeliveryStats,
+}
+
+impl OtlpEndpointCounts {
+    /// Forwarded spans whose export has not finished yet.
+    pub fn pending(&self) -> u64 {
+        let d = &self.delivery;
+        self.forwarded
+            .saturating_sub(d.sent + d.rejected_total() + d.dropped_total())
+    }
 }
 
 impl CountersSnapshot {
@@ -375,6 +423,11 @@ impl CountersSnapshot {
     /// Failed backend attempts, whatever the kind.
     pub fn backend_errors_total(&self) -> u64 {
         self.backend_errors.values().sum()
+    }
+
+    /// Spans forwarded to the X-Ray OTLP endpoint (`--otlp-endpoint`), 0 without it.
+    pub fn forwarded(&self) -> u64 {
+        self.otlp_endpoint.as_ref().map_or(0, |o| o.forwarded)
     }
 
     /// Buffered documents not yet settled (queued or in flight).

@@ -42,7 +42,9 @@ pub use config::{
     daemon_style_args, ConfigError, DaemonArgs, DaemonConfig, LogLevel, OtlpEndpoint,
     DEFAULT_ADDRESS, DEFAULT_CONCURRENCY, DEFAULT_SHUTDOWN_TIMEOUT,
 };
-pub use counters::{BackendErrorKind, CountersSnapshot, DaemonCounters, RejectReason, Source};
+pub use counters::{
+    BackendErrorKind, CountersSnapshot, DaemonCounters, OtlpEndpointCounts, RejectReason, Source,
+};
 pub use framing::{
     classify_body, is_valid_header, split_datagram, Body, FrameError, OtlpFrameKind,
     DAEMON_BUFFER_BYTES,

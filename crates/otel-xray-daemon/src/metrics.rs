@@ -173,6 +173,51 @@ pub(crate) fn prometheus_text(s: &CountersSnapshot, buffer: &SegmentBuffer) -> S
             ("{outcome=\"failed\"}".to_owned(), s.telemetry_failed),
         ],
     );
+    if let Some(o) = &s.otlp_endpoint {
+        let d = &o.delivery;
+        family(
+            "xray_daemon_otlp_endpoint_forwarded_total",
+            "counter",
+            "OTLP spans handed to the X-Ray OTLP endpoint exporter (--otlp-endpoint).",
+            plain(o.forwarded),
+        );
+        family(
+            "xray_daemon_otlp_endpoint_sent_total",
+            "counter",
+            "Forwarded spans the X-Ray OTLP endpoint accepted.",
+            plain(d.sent),
+        );
+        family(
+            "xray_daemon_otlp_endpoint_rejected_total",
+            "counter",
+            "Forwarded spans the X-Ray OTLP endpoint refused, by code.",
+            d.rejected
+                .iter()
+                .map(|(code, n)| (format!("{{code=\"{}\"}}", label(code)), *n))
+                .collect(),
+        );
+        family(
+            "xray_daemon_otlp_endpoint_dropped_total",
+            "counter",
+            "Forwarded spans given up on, by reason.",
+            d.dropped
+                .iter()
+                .map(|(reason, n)| (format!("{{reason=\"{reason}\"}}"), *n))
+                .collect(),
+        );
+        family(
+            "xray_daemon_otlp_endpoint_retried_total",
+            "counter",
+            "Forwarded spans sent again after throttling, 5xx or connection errors.",
+            plain(d.retried),
+        );
+        family(
+            "xray_daemon_otlp_endpoint_pending_spans",
+            "gauge",
+            "Forwarded spans whose export has not finished.",
+            plain(o.pending()),
+        );
+    }
     family(
         "xray_daemon_buffer_documents",
         "gauge",

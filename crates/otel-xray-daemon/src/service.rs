@@ -57,6 +57,9 @@ pub enum DaemonError {
 pub struct ShutdownReport {
     /// What the drain sent and could not send.
     pub drain: DrainReport,
+    /// `--otlp-endpoint`: spans whose export had not finished within the shutdown timeout
+    /// (the endpoint exporter had not counted them as sent, rejected or dropped yet).
+    pub otlp_endpoint_undelivered: u64,
     /// The counters at the end.
     pub counters: CountersSnapshot,
 }
@@ -230,7 +233,7 @@ impl Daemon {
             });
         }
         if let Some(listener) = otlp_http {
-            receivers.spawn(serve_http(listener, otlp, stopped.clone()));
+            receivers.spawn(serve_http(listener, otlp.clone(), stopped.clone()));
         }
         let sender = Sender::spawn(
             intake.buffer().clone(),
@@ -254,7 +257,18 @@ impl Daemon {
         tracing::info!("stopping: receivers closed, draining the buffer");
         let _ = stop_receivers.send(true);
         while receivers.join_next().await.is_some() {}
-        let drain = sender.drain(config.shutdown_timeout).await;
+        let (drain, otlp_endpoint_undelivered) = tokio::join!(
+            sender.drain(config.shutdown_timeout),
+            otlp.drain_forwarder(config.shutdown_timeout)
+        );
+        if otlp_endpoint_undelivered > 0 {
+            tracing::error!(
+                otlp_endpoint_undelivered,
+                "shutdown: {otlp_endpoint_undelivered} spans were still on their way to the X-Ray \
+                 OTLP endpoint after {:?}",
+                config.shutdown_timeout
+            );
+        }
         // The last telemetry record, with what the drain did; bounded like the drain.
         let _ = stop_telemetry.send(true);
         let _ = tokio::time::timeout(Duration::from_secs(2), telemetry).await;
@@ -266,9 +280,14 @@ impl Daemon {
             rejected = counters.rejected_total(),
             backend_rejected = counters.backend_rejected,
             dropped = counters.dropped,
+            forwarded = counters.forwarded(),
             "stopped"
         );
-        ShutdownReport { drain, counters }
+        ShutdownReport {
+            drain,
+            otlp_endpoint_undelivered,
+            counters,
+        }
     }
 }
 

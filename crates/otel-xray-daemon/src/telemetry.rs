@@ -17,7 +17,17 @@ pub const TELEMETRY_INTERVAL: Duration = Duration::from_secs(60);
 /// One telemetry record: the change from `before` to `now`.
 pub(crate) fn record(before: &CountersSnapshot, now: &CountersSnapshot) -> Option<TelemetryRecord> {
     let delta = |b: u64, n: u64| i32::try_from(n.saturating_sub(b)).unwrap_or(i32::MAX);
-    let refused = |s: &CountersSnapshot| s.rejected_total() + s.backend_rejected + s.dropped;
+    // Spans forwarded to the X-Ray OTLP endpoint count like segments: received, then sent
+    // or refused by the endpoint exporter.
+    let endpoint = |s: &CountersSnapshot| {
+        s.otlp_endpoint.as_ref().map_or((0, 0), |o| {
+            let d = &o.delivery;
+            (d.sent, d.rejected_total() + d.dropped_total())
+        })
+    };
+    let sent = |s: &CountersSnapshot| s.sent + endpoint(s).0;
+    let refused =
+        |s: &CountersSnapshot| s.rejected_total() + s.backend_rejected + s.dropped + endpoint(s).1;
     let errors = |kind| {
         delta(
             before.backend_errors.get(&kind).copied().unwrap_or(0),
@@ -27,7 +37,7 @@ pub(crate) fn record(before: &CountersSnapshot, now: &CountersSnapshot) -> Optio
     TelemetryRecord::builder()
         .timestamp(DateTime::from(std::time::SystemTime::now()))
         .segments_received_count(delta(before.received_total(), now.received_total()))
-        .segments_sent_count(delta(before.sent, now.sent))
+        .segments_sent_count(delta(sent(before), sent(now)))
         .segments_spillover_count(delta(before.spillover, now.spillover))
         .segments_rejected_count(delta(refused(before), refused(now)))
         .backend_connection_errors(
@@ -116,5 +126,34 @@ mod tests {
         assert_eq!(e.timeout_count(), Some(1));
         assert_eq!(e.http_code5_xx_count(), Some(1));
         assert_eq!(e.connection_refused_count(), Some(0));
+    }
+
+    #[test]
+    fn spans_forwarded_to_the_otlp_endpoint_count_as_segments() {
+        let endpoint = |forwarded, sent, rejected, dropped| {
+            let mut delivery = otel_xray_exporter::DeliveryStats::default();
+            delivery.sent = sent;
+            delivery.rejected.insert("http_400".to_owned(), rejected);
+            delivery
+                .dropped
+                .insert(otel_xray_exporter::DropReason::Timeout, dropped);
+            Some(crate::counters::OtlpEndpointCounts {
+                forwarded,
+                delivery,
+            })
+        };
+        let mut before = CountersSnapshot::default();
+        before.received.insert(Source::OtlpGrpc, 10);
+        before.otlp_endpoint = endpoint(10, 6, 1, 1);
+        let mut now = before.clone();
+        now.received.insert(Source::OtlpGrpc, 25);
+        now.rejected
+            .insert((Source::OtlpGrpc, RejectReason::OtlpOverloaded), 5);
+        now.otlp_endpoint = endpoint(20, 14, 2, 3);
+        let r = record(&before, &now).unwrap();
+        assert_eq!(r.segments_received_count(), Some(15));
+        assert_eq!(r.segments_sent_count(), Some(8));
+        // 5 overloaded, 1 more refused by the endpoint, 2 more dropped.
+        assert_eq!(r.segments_rejected_count(), Some(8));
     }
 }

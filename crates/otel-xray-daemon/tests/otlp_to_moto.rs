@@ -6,20 +6,16 @@
 mod otlp_support;
 mod support;
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_sdk::trace::SpanExporter as _;
 use otel_xray_daemon::Source;
 use otel_xray_testkit::MotoServer;
+use otlp_support::endpoint::{Answer, EndpointSink};
 use otlp_support::{assert_blocks_intact, resource, spans, TRACE_ID};
 use prost::Message;
-use support::{args, send_framed, stored_documents, wait_until, xray_client, Running};
+use support::{args, send_framed, stored_documents, wait_until, xray_client, Running, WAIT};
 
 async fn export_over_grpc(daemon: &Running) {
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -76,47 +72,12 @@ async fn lambda_otlp_over_udp_reaches_xray_through_the_daemon_port() {
     daemon.stop().await;
 }
 
-/// An OTLP/HTTP endpoint on loopback that keeps every request it gets.
-async fn endpoint_sink() -> (String, Arc<Mutex<Vec<http::Request<Bytes>>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/v1/traces", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let keep = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let keep = keep.clone();
-            let service =
-                hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let keep = keep.clone();
-                    async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body.collect().await.unwrap().to_bytes();
-                        keep.lock()
-                            .unwrap()
-                            .push(http::Request::from_parts(parts, body));
-                        let answer = http::Response::builder()
-                            .header("content-type", "application/x-protobuf")
-                            .body(Full::new(Bytes::new()))
-                            .unwrap();
-                        Ok::<_, Infallible>(answer)
-                    }
-                });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service),
-            );
-        }
-    });
-    (url, seen)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_otlp_endpoint_otlp_goes_untranslated_and_segments_still_to_xray() {
     let moto = MotoServer::start();
-    let (url, seen) = endpoint_sink().await;
+    let sink = EndpointSink::start(|_| Answer::Accept).await;
     let mut daemon_args = args(&moto.endpoint_url());
-    daemon_args.otlp_endpoint = Some(url);
+    daemon_args.otlp_endpoint = Some(sink.url());
     let daemon = Running::start(daemon_args).await;
 
     export_over_grpc(&daemon).await;
@@ -129,13 +90,9 @@ async fn with_otlp_endpoint_otlp_goes_untranslated_and_segments_still_to_xray() 
         counters.sent, 1,
         "only the UDP segment takes the segment path"
     );
-    assert_eq!(counters.received.get(&Source::OtlpGrpc), None);
+    assert_eq!(counters.received.get(&Source::OtlpGrpc), Some(&3));
 
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-    while seen.lock().unwrap().is_empty() && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let requests = seen.lock().unwrap().clone();
+    let requests = sink.wait_for_requests(1, WAIT).await;
     assert_eq!(requests.len(), 1, "one request to the OTLP endpoint");
     let request = &requests[0];
     let authorization = request.headers()["authorization"].to_str().unwrap();
@@ -194,8 +151,18 @@ async fn with_otlp_endpoint_otlp_goes_untranslated_and_segments_still_to_xray() 
         .attributes
         .iter()
         .any(|kv| kv.key == "http.request.method"));
-    let stats = daemon.otlp.counters().snapshot();
-    assert_eq!(stats.spans_forwarded, 3);
+    let counters = wait_until(&daemon.counters, |c| {
+        c.otlp_endpoint
+            .as_ref()
+            .is_some_and(|o| o.delivery.sent == 3)
+    })
+    .await;
+    let endpoint = counters.otlp_endpoint.expect("--otlp-endpoint counters");
+    assert_eq!(
+        (endpoint.forwarded, endpoint.pending()),
+        (3, 0),
+        "{endpoint:?}"
+    );
 
     let client = xray_client(&moto.endpoint_url());
     let stored = stored_documents(&client, "1-581cf771-a006649127e371903a2de979", |d| {

@@ -19,11 +19,9 @@ async fn the_xray_sdk_reaches_xray_through_the_daemon() {
     let out = tokio::task::spawn_blocking({
         let udp = daemon.udp.to_string();
         move || {
-            Command::new("python3")
-                .arg(script)
-                .env("AWS_XRAY_DAEMON_ADDRESS", udp)
-                .output()
-                .expect("python3 runs")
+            let mut app = Command::new("python3");
+            app.arg(script).env("AWS_XRAY_DAEMON_ADDRESS", udp);
+            otel_xray_testkit::output_bounded(&mut app, "", otel_xray_testkit::WAIT)
         }
     })
     .await

@@ -8,8 +8,19 @@
 //! * [`botocore_sigv4_verdicts`] has botocore recompute the SigV4 signature of recorded
 //!   requests: an independent implementation, never our own signer.
 //! * [`spans`] holds the spans the benchmarks translate.
+//! * [`wait_bounded`], [`output_bounded`] and [`TempFile`] run peers and the binaries under
+//!   test without ever waiting unbounded; [`WAIT`] is the bound tests share.
+//! * [`send_framed`] sends a segment document as the X-Ray SDKs do; with the `xray` feature,
+//!   [`moto_xray_client`] and [`stored_documents`] read back what moto holds.
 
+mod process;
 pub mod spans;
+mod xray;
+
+pub use process::{output_bounded, wait_bounded, TempFile, WAIT};
+#[cfg(feature = "xray")]
+pub use xray::{moto_xray_client, stored_documents};
+pub use xray::{send_framed, DAEMON_HEADER};
 
 use std::io::Read;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -46,8 +57,9 @@ impl MotoServer {
     /// `python3 -m moto.server`.
     ///
     /// # Panics
-    /// When moto is not installed or does not come up within 30 s: the message
-    /// says how to install it (`pip install 'moto[server]'`).
+    /// When moto is not installed or does not come up within [`WAIT`] (its
+    /// start-up is slow on a loaded machine): the message says how to install it
+    /// (`pip install 'moto[server]'`).
     pub fn start() -> MotoServer {
         let port = free_port();
         let mut child = spawn_moto(port).unwrap_or_else(|e| {
@@ -57,7 +69,7 @@ impl MotoServer {
             )
         });
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + WAIT;
         loop {
             if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
                 return MotoServer { child, addr };
@@ -74,7 +86,7 @@ impl MotoServer {
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
-                panic!("moto_server did not listen on {addr} within 30 s");
+                panic!("moto_server did not listen on {addr} within {WAIT:?}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }

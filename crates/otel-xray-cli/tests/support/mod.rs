@@ -1,15 +1,14 @@
 //! Running the `otel-xray` binary from tests, with bounded waits throughout.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// Generous: the machine is shared by several builds.
-pub const WAIT: Duration = Duration::from_secs(60);
+pub use otel_xray_testkit::{send_framed, wait_bounded, TempFile, WAIT};
 
 pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_otel-xray"))
@@ -17,51 +16,7 @@ pub fn bin() -> Command {
 
 /// Runs to completion with `stdin` as input; killed (and the test failed) after [`WAIT`].
 pub fn run(args: &[&str], stdin: &str) -> Output {
-    let mut child = bin()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn otel-xray");
-    let mut input = child.stdin.take().unwrap();
-    let text = stdin.to_owned();
-    let writer = thread::spawn(move || {
-        let _ = input.write_all(text.as_bytes());
-    });
-    let stdout = drain(child.stdout.take().unwrap());
-    let stderr = drain(child.stderr.take().unwrap());
-    let status = wait_bounded(&mut child, WAIT).expect("otel-xray did not finish in time");
-    writer.join().unwrap();
-    Output {
-        status,
-        stdout: stdout.join().unwrap(),
-        stderr: stderr.join().unwrap(),
-    }
-}
-
-fn drain(mut r: impl Read + Send + 'static) -> thread::JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        buf
-    })
-}
-
-/// Waits for exit up to `limit`; on timeout kills the child and returns `None`.
-pub fn wait_bounded(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
+    otel_xray_testkit::output_bounded(bin().args(args), stdin, WAIT)
 }
 
 /// A running `otel-xray listen` with its output collected.
@@ -193,78 +148,17 @@ fn collect_lines(
     })
 }
 
-/// Sends one daemon-framed datagram.
-pub fn send_framed(to: SocketAddr, doc: &str) {
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let dgram = format!("{{\"format\":\"json\",\"version\":1}}\n{doc}");
-    sock.send_to(dgram.as_bytes(), to).unwrap();
-}
-
-/// A unique temp file holding `text`, removed on drop.
-pub struct TempFile(pub std::path::PathBuf);
-
-impl TempFile {
-    pub fn new(name: &str, text: &str) -> TempFile {
-        let path = std::env::temp_dir().join(format!(
-            "otel-xray-cli-{}-{}-{name}",
-            std::process::id(),
-            fastrand_suffix()
-        ));
-        std::fs::write(&path, text).unwrap();
-        TempFile(path)
-    }
-    pub fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn fastrand_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-}
-
 /// The documents moto at `url` holds for `trace_id`, polled until there are at least `want`
 /// (or [`WAIT`] passes).
 pub fn stored_documents(url: &str, trace_id: &str, want: usize) -> Vec<String> {
-    use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
-        let config = aws_sdk_xray::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-            .endpoint_url(url)
-            .build();
-        let client = aws_sdk_xray::Client::from_conf(config);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let out = client
-                .batch_get_traces()
-                .trace_ids(trace_id)
-                .send()
-                .await
-                .expect("BatchGetTraces");
-            let docs: Vec<String> = out
-                .traces()
-                .iter()
-                .flat_map(|t| t.segments())
-                .filter_map(|s| s.document().map(str::to_owned))
-                .collect();
-            if docs.len() >= want || Instant::now() > deadline {
-                return docs;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    })
+    let client = otel_xray_testkit::moto_xray_client(url);
+    rt.block_on(otel_xray_testkit::stored_documents(
+        &client,
+        trace_id,
+        |d| d.len() >= want,
+    ))
 }

@@ -33,8 +33,6 @@ struct Inner {
     requests: [AtomicU64; 3],
     malformed_requests: [AtomicU64; 3],
     refused_requests: [AtomicU64; 3],
-    spans_forwarded: AtomicU64,
-    spans_forward_refused: AtomicU64,
 }
 
 impl OtlpCounters {
@@ -57,8 +55,6 @@ impl OtlpCounters {
             requests: per_source(&i.requests),
             malformed_requests: per_source(&i.malformed_requests),
             refused_requests: per_source(&i.refused_requests),
-            spans_forwarded: load(&i.spans_forwarded),
-            spans_forward_refused: load(&i.spans_forward_refused),
         }
     }
 
@@ -72,18 +68,6 @@ impl OtlpCounters {
 
     pub(crate) fn add_refused_request(&self, source: Source) {
         self.inner.refused_requests[slot(source)].fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn add_forwarded(&self, spans: usize) {
-        self.inner
-            .spans_forwarded
-            .fetch_add(spans as u64, Ordering::Relaxed);
-    }
-
-    pub(crate) fn add_forward_refused(&self, spans: usize) {
-        self.inner
-            .spans_forward_refused
-            .fetch_add(spans as u64, Ordering::Relaxed);
     }
 }
 
@@ -99,10 +83,6 @@ pub struct OtlpStats {
     /// Requests answered `RESOURCE_EXHAUSTED` / 429 because the buffer (or the
     /// forwarder) was full, by source.
     pub refused_requests: Vec<(Source, u64)>,
-    /// Spans handed to the X-Ray OTLP endpoint exporter untranslated.
-    pub spans_forwarded: u64,
-    /// Spans the forwarder had no room for (the sender was told to retry).
-    pub spans_forward_refused: u64,
 }
 
 impl OtlpStats {

@@ -25,16 +25,20 @@ pub const DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT: usize = 100_000;
 pub struct Forwarder {
     exporter: Arc<XrayOtlpExporter>,
     in_flight: Arc<Semaphore>,
+    /// The semaphore's permits when nothing is in flight.
+    room: u32,
 }
 
 impl Forwarder {
     /// Forwards through `exporter`, with at most `max_spans_in_flight` spans
     /// (at least 1) waiting on unfinished exports.
     pub fn new(exporter: XrayOtlpExporter, max_spans_in_flight: usize) -> Forwarder {
-        let permits = max_spans_in_flight.clamp(1, Semaphore::MAX_PERMITS);
+        let room =
+            u32::try_from(max_spans_in_flight.clamp(1, Semaphore::MAX_PERMITS)).unwrap_or(u32::MAX);
         Forwarder {
             exporter: Arc::new(exporter),
-            in_flight: Arc::new(Semaphore::new(permits)),
+            in_flight: Arc::new(Semaphore::new(room as usize)),
+            room,
         }
     }
 
@@ -42,6 +46,17 @@ impl Forwarder {
     /// endpoint, dropped by reason).
     pub fn counters(&self) -> DeliveryCounters {
         self.exporter.counters()
+    }
+
+    /// Waits up to `limit` for every export started to finish (each ends within the
+    /// exporter's own timeout, counted as sent, rejected or dropped); returns how many spans
+    /// were still in flight when `limit` ran out.
+    pub(crate) async fn drain(&self, limit: std::time::Duration) -> u64 {
+        let all = self.in_flight.acquire_many(self.room);
+        match tokio::time::timeout(limit, all).await {
+            Ok(_) => 0,
+            Err(_) => u64::from(self.room) - self.in_flight.available_permits() as u64,
+        }
     }
 
     /// Starts exporting `group`; `false` when there is no room (too many

@@ -70,10 +70,12 @@ pub(super) fn export_response(outcome: Outcome) -> ExportTraceServiceResponse {
 
 /// The message of a `RESOURCE_EXHAUSTED` / 429 answer.
 pub(super) fn refusal_message(outcome: &Outcome) -> String {
-    let mut message = format!(
-        "the daemon's buffer is full: {} spans not taken, retry later",
-        outcome.spilled
-    );
+    let full = if outcome.forwarding {
+        "too many spans are still on their way to the X-Ray OTLP endpoint"
+    } else {
+        "the daemon's buffer is full"
+    };
+    let mut message = format!("{full}: {} spans not taken, retry later", outcome.spilled);
     if outcome.rejected > 0 {
         message.push_str(&format!(
             "; {} spans rejected: {}",

@@ -22,10 +22,13 @@ const MAX_QUOTED_ERRORS: usize = 3;
 pub(crate) struct Outcome {
     /// Spans refused (malformed or untranslatable): `partial_success.rejected_spans`.
     pub(crate) rejected: usize,
-    /// Spans the buffer (or the forwarder) had no room for.
+    /// Spans the buffer (or the forwarder) had no room for: the request is
+    /// answered "retry later".
     pub(crate) spilled: usize,
     /// Why spans were refused, for `partial_success.error_message`.
     pub(crate) message: String,
+    /// The spans went to the forwarder (`--otlp-endpoint`), not the buffer.
+    pub(crate) forwarding: bool,
 }
 
 impl Outcome {
@@ -68,7 +71,12 @@ impl OtlpIngest {
 
     /// Sends OTLP spans to the X-Ray OTLP endpoint untranslated instead (see
     /// [`Forwarder`]); segment documents from UDP still go to the buffer.
+    /// The forwarder's counters are attached to the intake's
+    /// [`DaemonCounters`](crate::DaemonCounters) (telemetry, `/metrics`).
     pub fn with_forwarder(mut self, forwarder: Forwarder) -> OtlpIngest {
+        self.intake
+            .counters()
+            .attach_otlp_endpoint(forwarder.counters());
         self.forwarder = Some(Arc::new(forwarder));
         self
     }
@@ -77,6 +85,15 @@ impl OtlpIngest {
     /// the intake's [`DaemonCounters`](crate::DaemonCounters).
     pub fn counters(&self) -> &OtlpCounters {
         &self.counters
+    }
+
+    /// With a forwarder: waits up to `limit` for the exports to the X-Ray OTLP endpoint to
+    /// finish, and returns how many spans were still in flight then (0 without one).
+    pub(crate) async fn drain_forwarder(&self, limit: std::time::Duration) -> u64 {
+        match &self.forwarder {
+            Some(forwarder) => forwarder.drain(limit).await,
+            None => 0,
+        }
     }
 
     /// The intake documents go to.
@@ -113,7 +130,7 @@ impl OtlpIngest {
         self.intake
             .reject(source, RejectReason::OtlpDecode, malformed);
         match &self.forwarder {
-            Some(forwarder) => self.forward(forwarder, conversion, &mut outcome),
+            Some(forwarder) => self.forward(forwarder, conversion, source, &mut outcome),
             None => self.translate(conversion, source, &mut outcome, &mut quoted),
         }
         if outcome.is_refused() {
@@ -122,14 +139,25 @@ impl OtlpIngest {
         outcome
     }
 
-    /// `--otlp-endpoint`: the spans leave the segment path (and its counters).
-    fn forward(&self, forwarder: &Forwarder, conversion: Conversion, outcome: &mut Outcome) {
+    /// `--otlp-endpoint`: the spans leave the segment path. They are counted as received
+    /// from `source`, then as forwarded (the endpoint exporter counts what becomes of them) or,
+    /// when the forwarder has no room, as rejected for [`RejectReason::OtlpOverloaded`].
+    fn forward(
+        &self,
+        forwarder: &Forwarder,
+        conversion: Conversion,
+        source: Source,
+        outcome: &mut Outcome,
+    ) {
+        outcome.forwarding = true;
+        self.intake.received(source, conversion.span_count() as u64);
         for group in conversion.groups {
             let spans = group.spans.len();
             if forwarder.forward(group) {
-                self.counters.add_forwarded(spans);
+                self.intake.counters().add_forwarded(spans as u64);
             } else {
-                self.counters.add_forward_refused(spans);
+                self.intake
+                    .reject(source, RejectReason::OtlpOverloaded, spans as u64);
                 outcome.spilled += spans;
             }
         }

@@ -2,6 +2,8 @@
 //! every segment block.
 #![allow(dead_code)]
 
+pub mod endpoint;
+
 use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 

@@ -1,6 +1,6 @@
 //! A daemon on loopback (port 0 everywhere) in front of moto, and ways to read back what
 //! reached X-Ray.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::net::SocketAddr;
 use std::sync::Once;
@@ -12,8 +12,7 @@ use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-/// Generous: the machine is shared by several builds.
-pub const WAIT: Duration = Duration::from_secs(60);
+pub use otel_xray_testkit::{moto_xray_client as xray_client, send_framed, WAIT};
 
 /// Static test credentials for moto; no profile, no instance metadata.
 pub fn test_credentials() {
@@ -139,45 +138,20 @@ fn fastrand_u96() -> u128 {
     u128::from(h.finish()) << 32 | u128::from(std::process::id())
 }
 
-/// An X-Ray client for moto.
-pub fn xray_client(endpoint: &str) -> aws_sdk_xray::Client {
-    use aws_sdk_xray::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_xray::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .endpoint_url(endpoint)
-        .build();
-    aws_sdk_xray::Client::from_conf(config)
-}
-
-/// The documents X-Ray holds for `trace_id`, polled until `done` says they are all there (or
-/// [`WAIT`] passes).
+/// The documents X-Ray holds for `trace_id`, parsed, polled until `done` says they are all
+/// there (or [`WAIT`] passes).
 pub async fn stored_documents(
     client: &aws_sdk_xray::Client,
     trace_id: &str,
     done: impl Fn(&[serde_json::Value]) -> bool,
 ) -> Vec<serde_json::Value> {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let out = client
-            .batch_get_traces()
-            .trace_ids(trace_id)
-            .send()
-            .await
-            .expect("BatchGetTraces");
-        let docs: Vec<serde_json::Value> = out
-            .traces()
-            .iter()
-            .flat_map(|t| t.segments())
-            .filter_map(|s| s.document())
+    let parse = |docs: &[String]| -> Vec<serde_json::Value> {
+        docs.iter()
             .map(|d| serde_json::from_str(d).expect("stored document is JSON"))
-            .collect();
-        if done(&docs) || Instant::now() > deadline {
-            return docs;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .collect()
+    };
+    let stored = otel_xray_testkit::stored_documents(client, trace_id, |d| done(&parse(d))).await;
+    parse(&stored)
 }
 
 /// Every `id` in `docs`, with the subsegments nested in them, sorted, once each.
@@ -197,13 +171,6 @@ pub fn document_ids(docs: &[serde_json::Value]) -> Vec<String> {
     ids.sort();
     ids.dedup();
     ids
-}
-
-/// Sends `document` framed as the SDKs do, from a fresh socket.
-pub fn send_framed(to: SocketAddr, document: &str) {
-    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let datagram = format!("{{\"format\":\"json\",\"version\":1}}\n{document}");
-    socket.send_to(datagram.as_bytes(), to).unwrap();
 }
 
 /// Waits until `check` holds for the counters, or [`WAIT`] passes.

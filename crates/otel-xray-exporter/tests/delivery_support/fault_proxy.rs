@@ -6,8 +6,8 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -59,6 +59,8 @@ struct State {
     /// Applied when the script is exhausted; `None` forwards.
     otherwise: Option<Fault>,
     seen: Mutex<Seen>,
+    /// Notified whenever `seen` changes.
+    seen_changed: Condvar,
     in_flight: AtomicUsize,
     client: Client<HttpConnector, Full<Bytes>>,
 }
@@ -90,6 +92,7 @@ impl FaultProxy {
             script: Mutex::new(script.into()),
             otherwise,
             seen: Mutex::new(Seen::default()),
+            seen_changed: Condvar::new(),
             in_flight: AtomicUsize::new(0),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
@@ -132,6 +135,21 @@ impl FaultProxy {
     /// What was seen so far.
     pub fn seen(&self) -> Seen {
         self.state.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until what was seen satisfies `done` and returns it.
+    ///
+    /// # Panics
+    /// When `limit` passes first.
+    pub fn wait_for(&self, done: impl Fn(&Seen) -> bool, limit: Duration) -> Seen {
+        let deadline = Instant::now() + limit;
+        let mut seen = self.state.seen.lock().unwrap();
+        while !done(&seen) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "not seen within {limit:?}: {seen:?}");
+            seen = self.state.seen_changed.wait_timeout(seen, left).unwrap().0;
+        }
+        seen.clone()
     }
 }
 
@@ -254,9 +272,35 @@ async fn handle(
         .header("content-length", forward_body.len())
         .body(Full::new(forward_body))
         .unwrap();
-    let resp = match st.client.request(up).await {
-        Ok(r) => r,
-        Err(e) => {
+    // The call to moto runs as its own task: a client that stops waiting (its
+    // deadline passed) must not cancel it half-way, or whether moto stored the
+    // documents, and whether the stall was recorded, would depend on timing.
+    let stall = matches!(fault, Some(Fault::ForwardThenStall(_)));
+    let upstream = {
+        let (st, n) = (st.clone(), docs.len());
+        tokio::spawn(async move {
+            let answer = match st.client.request(up).await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let body = resp
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    Ok((status, body))
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            if stall && answer.is_ok() {
+                record(&st, is_put, n, NO_ANSWER);
+            }
+            answer
+        })
+    };
+    let (status, resp_body) = match upstream.await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(e)) => {
             record(&st, is_put, docs.len(), 502);
             return Ok(reply(
                 502,
@@ -264,18 +308,12 @@ async fn handle(
                 None,
             ));
         }
+        Err(e) => return Err(std::io::Error::other(e)),
     };
-    let status = resp.status().as_u16();
-    let resp_body = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
     match &fault {
         Some(Fault::ForwardThenReset) => return reset_connection(&st, is_put, docs.len()),
         Some(Fault::ForwardThenStall(d)) => {
-            record(&st, is_put, docs.len(), NO_ANSWER);
+            // Recorded by the upstream task, once moto answered.
             tokio::time::sleep(*d).await;
             return Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
@@ -313,5 +351,6 @@ fn record(st: &State, is_put: bool, docs: usize, status: u16) {
         let mut seen = st.seen.lock().unwrap();
         seen.requests.push(docs);
         seen.statuses.push(status);
+        st.seen_changed.notify_all();
     }
 }
