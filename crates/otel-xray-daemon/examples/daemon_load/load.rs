@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 
-use crate::process::udp_drops;
+use crate::process::{udp_drops, udp_socket};
 use crate::sink::{now_ns, Sink, SENT_STAMP};
 
 /// A typical X-Ray SDK segment datagram (about 600 bytes), with a fresh id and
@@ -44,28 +44,38 @@ pub fn segment_datagram(n: u64) -> Vec<u8> {
     .into_bytes()
 }
 
+/// How often the flood looks at the collector's socket queue (datagrams).
+const QUEUE_CHECK_EVERY: u64 = 32;
+
 /// Sends `count` segments as fast as the collector takes them: at most
 /// `window` of them on their way (sent, not yet at the sink, not dropped by
-/// the kernel), so the socket's queue is not simply overrun. Returns the
-/// datagrams sent.
-pub fn udp_flood(to: SocketAddr, count: u64, window: u64, sink: &Sink, baseline: u64) -> u64 {
+/// the kernel), and never more than `max_queued` bytes waiting in the
+/// collector's socket queue, so the kernel's default queue (about 100
+/// datagrams) is not simply overrun by the first burst. Returns the datagrams
+/// sent.
+pub fn udp_flood(
+    to: SocketAddr,
+    count: u64,
+    window: u64,
+    max_queued: u64,
+    sink: &Sink,
+    baseline: u64,
+) -> u64 {
     let socket = UdpSocket::bind("127.0.0.1:0").expect("a loopback UDP socket");
     let drops_before = udp_drops(to.port());
     let datagrams: Vec<Vec<u8>> = (0..1000).map(segment_datagram).collect();
     for n in 0..count {
-        let mut waited = 0u32;
         loop {
             let settled = sink.documents() - baseline;
-            let dropped = if waited > 0 {
-                udp_drops(to.port()) - drops_before
+            let (queued, drops) = if n % QUEUE_CHECK_EVERY == 0 || n >= settled + window {
+                udp_socket(to.port())
             } else {
-                0
+                (0, drops_before)
             };
-            if n < settled + dropped + window {
+            if queued <= max_queued && n < settled + (drops - drops_before) + window {
                 break;
             }
-            waited += 1;
-            std::thread::sleep(Duration::from_micros(200));
+            std::thread::sleep(Duration::from_micros(100));
         }
         // Loopback only refuses when the receiver is gone; that shows as missing documents.
         let _ = socket.send_to(&datagrams[(n % 1000) as usize], to);

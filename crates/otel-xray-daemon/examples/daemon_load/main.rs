@@ -35,6 +35,12 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// Most UDP segments on their way at once in the `udp` load.
 const UDP_WINDOW: u64 = 2_000;
 
+/// Most bytes the `udp` load lets wait in the collector's socket queue: well
+/// under the kernel's default limit (`net.core.rmem_default`, 208 KiB, counted
+/// with per-datagram overhead), with room for the datagrams sent between two
+/// looks at it.
+const UDP_MAX_QUEUED: u64 = 96 * 1024;
+
 #[derive(Debug, Clone, Copy)]
 enum Load {
     Udp {
@@ -170,6 +176,7 @@ async fn main() -> Result<ExitCode, Failure> {
     let baseline = sink.documents();
     sink.take_latencies();
     let idle_rss = process::rss_kb(pid).unwrap_or(0);
+    let idle_file_rss = process::rss_file_kb(pid).unwrap_or(0);
     let drops_before = process::udp_drops(address.port());
     let cpu_before = process::cpu_seconds(pid).ok_or("no /proc/<pid>/stat")?;
     let started = Instant::now();
@@ -178,7 +185,7 @@ async fn main() -> Result<ExitCode, Failure> {
         Load::Udp { count } => {
             let sink = sink.clone();
             tokio::task::spawn_blocking(move || {
-                load::udp_flood(address, count, UDP_WINDOW, &sink, baseline)
+                load::udp_flood(address, count, UDP_WINDOW, UDP_MAX_QUEUED, &sink, baseline)
             })
             .await?
         }
@@ -218,6 +225,7 @@ async fn main() -> Result<ExitCode, Failure> {
     let wall = (last.1 - started).as_secs_f64();
     let delivered = last.0;
     let peak_rss = process::peak_rss_kb(pid).unwrap_or(0);
+    let file_rss = process::rss_file_kb(pid).unwrap_or(0);
     let kernel_drops = process::udp_drops(address.port()) - drops_before;
     drop(collector);
     let mut latencies = sink.take_latencies();
@@ -240,7 +248,8 @@ async fn main() -> Result<ExitCode, Failure> {
     println!(
         "RESULT collector={name} load={} fed={fed} delivered={delivered} kernel_drops={kernel_drops} \
          cpu_s={cpu:.2} per_cpu_s={:.0} wall_s={wall:.2} per_wall_s={:.0} fed_in_s={:.2} \
-         rss_idle_kb={idle_rss} rss_peak_kb={peak_rss}{latency}{notes}",
+         rss_idle_kb={idle_rss} rss_idle_file_kb={idle_file_rss} rss_peak_kb={peak_rss} \
+         rss_file_kb_after={file_rss}{latency}{notes}",
         match load {
             Load::Udp { .. } => "udp",
             Load::UdpPaced { .. } => "udp-paced",

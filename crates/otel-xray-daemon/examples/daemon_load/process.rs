@@ -46,11 +46,17 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / ticks_per_second())
 }
 
-/// Datagrams the kernel dropped on the UDP socket bound to `port` (its receive
-/// queue was full): the collector never saw them.
-pub fn udp_drops(port: u16) -> u64 {
+/// Resident memory backed by files (the binary's pages, shared libraries), in kB.
+pub fn rss_file_kb(pid: u32) -> Option<u64> {
+    field(pid, "status", "RssFile:")
+}
+
+/// The UDP socket bound to `port` in `/proc/net/udp`: bytes in its receive
+/// queue, and datagrams the kernel dropped because that queue was full (the
+/// collector never saw them).
+pub fn udp_socket(port: u16) -> (u64, u64) {
     let Ok(table) = std::fs::read_to_string("/proc/net/udp") else {
-        return 0;
+        return (0, 0);
     };
     let port = format!(":{port:04X}");
     table
@@ -58,7 +64,16 @@ pub fn udp_drops(port: u16) -> u64 {
         .skip(1)
         .filter_map(|line| {
             let fields: Vec<&str> = line.split_whitespace().collect();
-            (fields.get(1)?.ends_with(&port)).then(|| fields.last()?.parse::<u64>().ok())?
+            if !fields.get(1)?.ends_with(&port) {
+                return None;
+            }
+            let queued = u64::from_str_radix(fields.get(4)?.split(':').nth(1)?, 16).ok()?;
+            Some((queued, fields.last()?.parse::<u64>().ok()?))
         })
-        .sum()
+        .fold((0, 0), |(q, d), (queued, drops)| (q + queued, d + drops))
+}
+
+/// Datagrams the kernel dropped on the UDP socket bound to `port`.
+pub fn udp_drops(port: u16) -> u64 {
+    udp_socket(port).1
 }
