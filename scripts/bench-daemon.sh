@@ -29,8 +29,14 @@ spans=${3:-50}
 concurrency=${4:-4}
 
 cargo build -j2 --release -p otel-xray-cli --bin otel-xray
-cargo build -j2 --release -p otel-xray-daemon --example daemon_load
 target=${CARGO_TARGET_DIR:-target}/release
+# DAEMON_LOAD: a daemon_load binary built otherwise (a release build of the example builds the
+# dev-dependencies in release too: about an hour on a busy 2-core machine).
+load=${DAEMON_LOAD:-}
+if [ -z "$load" ]; then
+  cargo build -j2 --release -p otel-xray-daemon --example daemon_load
+  load=$target/examples/daemon_load
+fi
 rotel=$(python3 -c 'import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))' 2>/dev/null) || {
   echo "rotel is not installed: pip install rotel" >&2
   exit 1
@@ -56,7 +62,7 @@ run() {
   local label=$1 out
   shift
   echo "== $label"
-  out=$("${pin_load[@]}" "$target/examples/daemon_load" "$@") || failed=1
+  out=$("${pin_load[@]}" "$load" "$@") || failed=1
   echo "$out"
   results+="$label $(grep '^RESULT' <<<"$out" || true)"$'\n'
 }
