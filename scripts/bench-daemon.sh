@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Speed and memory of `otel-xray daemon` (issue #14), every figure from one run of a release
+# build, against a local X-Ray sink that answers at once
+# (crates/otel-xray-daemon/examples/daemon_load):
+#   (a) UDP segments in -> PutTraceSegments out: segments per CPU-second of the daemon
+#   (b) added latency at a paced 10,000 segments/s: send -> sink, p50 / p99 / max
+#   (c) OTLP/gRPC in -> segment documents out: spans per CPU-second, ours and rotel's
+#       (`pip install rotel`, its `rotel-agent` with the aws-xray exporter), same load, same sink
+#   (d) RSS idle and peak of each collector
+#   (e) the size of the stripped `otel-xray` binary
+#
+#   scripts/bench-daemon.sh [UDP_SEGMENTS] [OTLP_REQUESTS] [SPANS_PER_REQUEST] [CONCURRENCY]
+#
+# Per-core figures are CPU-time based: the collector is pinned to core 0 (taskset) and the
+# items delivered are divided by its CPU seconds (utime + stime from /proc/<pid>/stat), so they
+# hold on a machine shared with other work; wall-clock rates are printed for information. The
+# load generator and the sink run on the other core. Exits 1 when a collector delivered fewer
+# documents than it was fed.
+#
+# Requests carry 50 spans by default: rotel (0.0.1a15) loses spans of a request with more than
+# 50 (its 50-segment X-Ray batches; e.g. 60-span requests: 870 of 1,200 delivered), and the
+# comparison is only fair where both deliver everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+udp_segments=${1:-300000}
+requests=${2:-4000}
+spans=${3:-50}
+concurrency=${4:-4}
+
+cargo build -j2 --release -p otel-xray-cli --bin otel-xray
+target=${CARGO_TARGET_DIR:-target}/release
+# DAEMON_LOAD: a daemon_load binary built otherwise (a release build of the example builds the
+# dev-dependencies in release too: about an hour on a busy 2-core machine).
+load=${DAEMON_LOAD:-}
+if [ -z "$load" ]; then
+  cargo build -j2 --release -p otel-xray-daemon --example daemon_load
+  load=$target/examples/daemon_load
+fi
+rotel=$(python3 -c 'import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))' 2>/dev/null) || {
+  echo "rotel is not installed: pip install rotel" >&2
+  exit 1
+}
+
+# Neither talks to AWS: the sink takes every call. Signing still needs credentials.
+export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
+unset AWS_SESSION_TOKEN AWS_PROFILE
+
+pin_collector=() pin_load=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  pin_collector=(taskset -c 0) pin_load=(taskset -c 1)
+fi
+udp=127.0.0.1:42000 grpc=127.0.0.1:44317
+ours=("${pin_collector[@]}" "$target/otel-xray" daemon -o -n us-east-1 --endpoint '{SINK}'
+  -b "$udp" -t "$udp" --otlp-grpc "$grpc" --otlp-http 127.0.0.1:0)
+theirs=("${pin_collector[@]}" "$rotel" start --otlp-grpc-endpoint "$grpc"
+  --otlp-http-endpoint 127.0.0.1:44318 --exporter aws-xray --xray-exporter-region us-east-1
+  --xray-exporter-custom-endpoint '{SINK}')
+
+failed=0 results=""
+run() {
+  local label=$1 out
+  shift
+  echo "== $label"
+  out=$("${pin_load[@]}" "$load" "$@") || failed=1
+  echo "$out"
+  results+="$label $(grep '^RESULT' <<<"$out" || true)"$'\n'
+}
+
+echo "load before: $(uptime)"
+run udp udp "$udp" "$udp_segments" -- "${ours[@]}"
+run paced udp-paced "$udp" 10000 10 -- "${ours[@]}"
+run ours otlp "$grpc" "$requests" "$spans" "$concurrency" -- "${ours[@]}"
+run rotel otlp "$grpc" "$requests" "$spans" "$concurrency" -- "${theirs[@]}"
+echo "load after: $(uptime)"
+
+strip -o "$target/otel-xray.stripped" "$target/otel-xray"
+size=$(stat -c %s "$target/otel-xray.stripped")
+
+# One figure of one run: `get RUN KEY`.
+get() { grep "^$1 " <<<"$results" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
+  ok = (op == ">=") ? (v >= t) : (v <= t); print (ok ? "met" : "MISSED") }'; }
+
+cat <<REPORT
+
+== Speed and memory of otel-xray daemon (CPU-second figures: collector pinned to one core)
+(a) UDP -> PutTraceSegments: $(get udp per_cpu_s) segments per CPU-second \
+($(get udp delivered) delivered, $(get udp kernel_drops) dropped by the kernel, \
+$(get udp per_wall_s)/s wall clock) -- target >= 100000: $(verdict "$(get udp per_cpu_s)" ">=" 100000)
+(b) paced 10000 segments/s for 10 s: added latency p50 $(get paced latency_p50_ms) ms, \
+p99 $(get paced latency_p99_ms) ms, max $(get paced latency_max_ms) ms \
+($(get paced delivered) delivered, $(get paced cpu_s) CPU-s) -- p99 target <= 1000 ms: \
+$(verdict "$(get paced latency_p99_ms)" "<=" 1000)
+(c) OTLP/gRPC -> documents: ours $(get ours per_cpu_s) spans per CPU-second \
+($(get ours per_wall_s)/s wall), rotel $(get rotel per_cpu_s) ($(get rotel per_wall_s)/s wall); \
+ratio $(ratio "$(get ours per_cpu_s)" "$(get rotel per_cpu_s)") -- target >= 2: \
+$(verdict "$(ratio "$(get ours per_cpu_s)" "$(get rotel per_cpu_s)")" ">=" 2)
+(d) RSS idle: ours $(get udp rss_idle_kb) kB, $(get udp rss_idle_file_kb) kB of it file-backed (the \
+binary's pages) (target <= 10240: $(verdict "$(get udp rss_idle_kb)" "<=" 10240)), \
+rotel $(get rotel rss_idle_kb) kB ($(get rotel rss_idle_file_kb) kB file-backed); peak under the OTLP load: ours $(get ours rss_peak_kb) kB, \
+rotel $(get rotel rss_peak_kb) kB (target ours <= rotel: \
+$(verdict "$(get ours rss_peak_kb)" "<=" "$(get rotel rss_peak_kb)")); \
+peak under UDP load: ours $(get udp rss_peak_kb) kB
+(e) stripped otel-xray binary: $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1048576 }') MiB)
+REPORT
+exit "$failed"
