@@ -3,15 +3,9 @@
 //! and sent to the X-Ray API, and the answer — status, content type and body — goes back
 //! unchanged. Anything else gets 404. An X-Ray that cannot be reached gets 502.
 
-use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
 
-use aws_credential_types::provider::ProvideCredentials;
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use bytes::Bytes;
 use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
@@ -21,6 +15,7 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use otel_xray_exporter::XraySigner;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -33,48 +28,15 @@ pub const PROXIED_PATHS: [&str; 2] = ["/GetSamplingRules", "/SamplingTargets"];
 /// Largest request body accepted (sampling requests are a few KB).
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// Credentials are fetched again this long before they expire.
-const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
-
 /// What the proxy forwards with.
 struct Upstream {
     client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     backend: Backend,
     counters: Arc<DaemonCounters>,
-    /// The last credentials: with `-r`, each fetch is an STS AssumeRole call, and every SDK
-    /// on the host polls targets every 10 s.
-    credentials: Mutex<Option<Credentials>>,
-}
-
-impl Upstream {
-    async fn credentials(&self) -> Result<Credentials, String> {
-        let usable = |c: &Credentials| {
-            c.expiry()
-                .is_none_or(|e| e > SystemTime::now() + REFRESH_BEFORE_EXPIRY)
-        };
-        let cached = self
-            .credentials
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(c) = cached.filter(usable) {
-            return Ok(c);
-        }
-        let provider = self
-            .backend
-            .sdk
-            .credentials_provider()
-            .ok_or("no AWS credentials provider")?;
-        let fresh = provider
-            .provide_credentials()
-            .await
-            .map_err(|e| format!("no AWS credentials: {e}"))?;
-        *self
-            .credentials
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(fresh.clone());
-        Ok(fresh)
-    }
+    /// `None` when the AWS config has no credentials provider (each request then gets 502).
+    /// The signer caches expiring credentials: with `-r`, each fetch is an STS AssumeRole
+    /// call, and every SDK on the host polls targets every 10 s.
+    signer: Option<XraySigner>,
 }
 
 /// The sampling proxy, bound and ready to [`run`](Self::run).
@@ -106,13 +68,17 @@ impl SamplingProxy {
             .enable_http1()
             .build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
+        let signer = backend
+            .sdk
+            .credentials_provider()
+            .map(|provider| XraySigner::new(backend.region.clone(), provider));
         Ok(SamplingProxy {
             listener,
             upstream: Arc::new(Upstream {
                 client,
                 backend,
                 counters,
-                credentials: Mutex::new(None),
+                signer,
             }),
         })
     }
@@ -198,15 +164,14 @@ async fn forward(
         )
         .body(Full::new(body.clone()))
         .map_err(|e| other(e.to_string()))?;
-    let credentials = upstream.credentials().await.map_err(other)?;
-    sign_request(
-        &upstream.backend.region,
-        credentials,
-        &mut request,
-        &url,
-        &body,
-    )
-    .map_err(other)?;
+    let signer = upstream
+        .signer
+        .as_ref()
+        .ok_or_else(|| other("no AWS credentials provider".into()))?;
+    signer
+        .sign(&mut request, &body)
+        .await
+        .map_err(|e| other(e.to_string()))?;
     let response = upstream.client.request(request).await.map_err(|e| {
         let kind = if e.is_connect() {
             classify_error(&e)
@@ -231,42 +196,4 @@ async fn forward(
         out.headers_mut().insert(CONTENT_TYPE, ct.clone());
     }
     Ok(out)
-}
-
-/// Adds the SigV4 headers for `credentials` in `region`.
-fn sign_request(
-    region: &str,
-    credentials: Credentials,
-    request: &mut Request<Full<Bytes>>,
-    url: &str,
-    body: &[u8],
-) -> Result<(), String> {
-    let identity = credentials.into();
-    let mut settings = SigningSettings::default();
-    settings
-        .excluded_headers
-        .get_or_insert_with(Vec::new)
-        .push(Cow::Borrowed("expect"));
-    let params = v4::SigningParams::builder()
-        .identity(&identity)
-        .region(region)
-        .name("xray")
-        .time(SystemTime::now())
-        .settings(settings)
-        .build()
-        .map_err(|e| format!("signing parameters: {e}"))?
-        .into();
-    let headers: Vec<(&str, &str)> = request
-        .headers()
-        .iter()
-        .filter_map(|(n, v)| Some((n.as_str(), v.to_str().ok()?)))
-        .collect();
-    let signable =
-        SignableRequest::new("POST", url, headers.into_iter(), SignableBody::Bytes(body))
-            .map_err(|e| format!("request cannot be signed: {e}"))?;
-    let (instructions, _) = sign(signable, &params)
-        .map_err(|e| format!("request cannot be signed: {e}"))?
-        .into_parts();
-    instructions.apply_to_request_http1x(request);
-    Ok(())
 }

@@ -59,6 +59,8 @@ mod collector;
 /// are the endpoint's, not the segment paths'.
 #[cfg(feature = "otlp")]
 pub mod otlp;
+#[cfg(feature = "otlp")]
+mod sigv4;
 
 pub use config::{
     AnnotationKeyMode, TranslatorConfig, TranslatorConfigBuilder, DEFAULT_REDACTED_HEADERS,
@@ -67,6 +69,8 @@ pub use config::{
 pub use delivery_stats::{DeliveryCounters, DeliveryStats, DropReason};
 pub use exporter::{BuildError, XrayExporter, XrayExporterBuilder, DEFAULT_EXPORT_TIMEOUT};
 pub use limits::MAX_SEGMENT_BYTES;
+#[cfg(feature = "otlp")]
+pub use sigv4::{SigningError, XraySigner, REFRESH_BEFORE_EXPIRY, XRAY_SIGNING_NAME};
 pub use text::TRUNCATION_MARK;
 pub use translate::{
     is_name_char, sanitize_annotation_key, sanitize_name, TranslateError, Translated, Translator,

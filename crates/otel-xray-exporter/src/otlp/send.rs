@@ -1,15 +1,9 @@
 //! One request to the OTLP endpoint: compress, sign, send, retry, and read the
 //! answer.
 
-use std::borrow::Cow;
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
-use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use backon::{BackoffBuilder, ExponentialBuilder};
 use bytes::Bytes;
@@ -27,13 +21,7 @@ use tokio::time::Instant;
 
 use super::Compression;
 use crate::delivery_stats::{DeliveryCounters, DropReason};
-
-/// The SigV4 signing name of X-Ray.
-const SIGNING_NAME: &str = "xray";
-
-/// Credentials are re-resolved when they expire within this margin, so a
-/// request never leaves with credentials about to lapse in flight.
-const REFRESH_BEFORE_EXPIRY: Duration = Duration::from_secs(60);
+use crate::sigv4::XraySigner;
 
 /// The rejection code counted for spans refused in a `partial_success`.
 pub(crate) const PARTIAL_SUCCESS: &str = "partial_success";
@@ -53,7 +41,9 @@ pub(crate) enum Outcome {
 pub(crate) struct Resolved {
     /// The builder's region, else the config's.
     pub(crate) region: Option<String>,
-    provider: Option<SharedCredentialsProvider>,
+    /// `None` without a region or a credentials provider; each request then
+    /// fails naming the missing one.
+    signer: Option<XraySigner>,
     /// The AWS config, for API calls beside the OTLP requests.
     #[cfg_attr(not(feature = "api"), allow(dead_code))]
     pub(crate) config: SdkConfig,
@@ -68,7 +58,6 @@ pub(crate) struct Sender {
     /// Credentials and region; `None`: `aws_config::load_defaults` on first use.
     sdk_config: Option<SdkConfig>,
     resolved: OnceCell<Resolved>,
-    cached: Mutex<Option<Credentials>>,
     compression: Compression,
     backoff: ExponentialBuilder,
     pub(crate) counters: DeliveryCounters,
@@ -108,7 +97,6 @@ impl Sender {
             region_override,
             sdk_config,
             resolved: OnceCell::new(),
-            cached: Mutex::new(None),
             compression,
             backoff: ExponentialBuilder::default()
                 .with_jitter()
@@ -126,47 +114,21 @@ impl Sender {
                     Some(config) => config.clone(),
                     None => aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
                 };
+                let region = self
+                    .region_override
+                    .clone()
+                    .or_else(|| config.region().map(ToString::to_string));
+                let signer = region
+                    .clone()
+                    .zip(config.credentials_provider())
+                    .map(|(region, provider)| XraySigner::new(region, provider));
                 Resolved {
-                    region: self
-                        .region_override
-                        .clone()
-                        .or_else(|| config.region().map(ToString::to_string)),
-                    provider: config.credentials_provider(),
+                    region,
+                    signer,
                     config,
                 }
             })
             .await
-    }
-
-    /// Current credentials: the cached ones while they are not about to
-    /// expire, else freshly resolved. Credentials without an expiry are
-    /// resolved for every request (static and environment credentials are
-    /// cheap to read, and a rotated secret is picked up at once).
-    async fn credentials(
-        &self,
-        provider: &SharedCredentialsProvider,
-    ) -> Result<Credentials, String> {
-        let cached = self
-            .cached
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(credentials) = cached {
-            let fresh = credentials
-                .expiry()
-                .is_some_and(|expiry| expiry > SystemTime::now() + REFRESH_BEFORE_EXPIRY);
-            if fresh {
-                return Ok(credentials);
-            }
-        }
-        let credentials = provider.provide_credentials().await.map_err(|e| {
-            format!(
-                "credentials could not be resolved: {}",
-                DisplayErrorContext(e)
-            )
-        })?;
-        *self.cached.lock().unwrap_or_else(PoisonError::into_inner) = Some(credentials.clone());
-        Ok(credentials)
     }
 
     /// Compresses once; each attempt is signed anew (fresh time, current
@@ -192,14 +154,20 @@ impl Sender {
     /// A signed request for `body`.
     async fn signed_request(&self, body: &Bytes) -> Result<Request<Full<Bytes>>, String> {
         let resolved = self.resolved().await;
-        let region = resolved.region.as_deref().ok_or(
-            "no AWS region: set one with with_region, AWS_REGION or the profile, \
-             or pass an SdkConfig that has one",
-        )?;
-        let provider = resolved.provider.as_ref().ok_or(
-            "no AWS credentials provider in the AWS config (credentials are needed to sign)",
-        )?;
-        let credentials = self.credentials(provider).await?;
+        let signer = match (&resolved.signer, &resolved.region) {
+            (Some(signer), _) => signer,
+            (None, None) => {
+                return Err(
+                    "no AWS region: set one with with_region, AWS_REGION or the profile, \
+                            or pass an SdkConfig that has one"
+                        .into(),
+                )
+            }
+            (None, Some(_)) => return Err(
+                "no AWS credentials provider in the AWS config (credentials are needed to sign)"
+                    .into(),
+            ),
+        };
 
         let mut request = Request::post(self.endpoint.clone())
             .header(HOST, self.host.clone())
@@ -213,40 +181,10 @@ impl Sender {
                 .insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
 
-        let identity = credentials.into();
-        let mut settings = SigningSettings::default();
-        // Proxies may add or change `Expect`; the defaults already leave out
-        // `Authorization`, `User-Agent`, `X-Amzn-Trace-Id` and `Transfer-Encoding`.
-        settings
-            .excluded_headers
-            .get_or_insert_with(Vec::new)
-            .push(Cow::Borrowed("expect"));
-        let params = v4::SigningParams::builder()
-            .identity(&identity)
-            .region(region)
-            .name(SIGNING_NAME)
-            .time(SystemTime::now())
-            .settings(settings)
-            .build()
-            .map_err(|e| format!("signing parameters are invalid: {e}"))?
-            .into();
-        let uri = self.endpoint.to_string();
-        let headers: Vec<(&str, &str)> = request
-            .headers()
-            .iter()
-            .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
-            .collect();
-        let signable = SignableRequest::new(
-            "POST",
-            uri.as_str(),
-            headers.into_iter(),
-            SignableBody::Bytes(body),
-        )
-        .map_err(|e| format!("request could not be signed: {}", DisplayErrorContext(e)))?;
-        let (instructions, _signature) = sign(signable, &params)
-            .map_err(|e| format!("request could not be signed: {}", DisplayErrorContext(e)))?
-            .into_parts();
-        instructions.apply_to_request_http1x(&mut request);
+        signer
+            .sign(&mut request, body)
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(request)
     }
 
