@@ -1,16 +1,16 @@
 //! Span builders and a translate-and-validate helper shared by the tests.
 #![allow(dead_code)]
 
-use std::borrow::Cow;
 use std::time::{Duration, SystemTime};
 
 use opentelemetry::trace::{
-    Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+    Event, Link, SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
+use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 use otel_xray_exporter::{Translator, TranslatorConfig};
+use otel_xray_testkit::spans::finished_span;
 use serde_json::Value;
 
 pub const TRACE: &str = "6553f1000123456789abcdef01234567";
@@ -22,27 +22,16 @@ pub fn start() -> SystemTime {
 }
 
 pub fn span(kind: SpanKind, parent: Option<&str>) -> SpanData {
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from_hex(TRACE).unwrap(),
-            SpanId::from_hex(SPAN).unwrap(),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        ),
-        parent_span_id: parent.map_or(SpanId::INVALID, |p| SpanId::from_hex(p).unwrap()),
-        parent_span_is_remote: false,
-        span_kind: kind,
-        name: Cow::Borrowed("operation"),
-        start_time: start(),
-        end_time: start() + Duration::from_micros(215_000),
-        attributes: Vec::new(),
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status: Status::Unset,
-        instrumentation_scope: Default::default(),
-    }
+    let mut s = finished_span(
+        TraceId::from_hex(TRACE).unwrap(),
+        SpanId::from_hex(SPAN).unwrap(),
+        kind,
+        "operation",
+        start(),
+        start() + Duration::from_micros(215_000),
+    );
+    s.parent_span_id = parent.map_or(SpanId::INVALID, |p| SpanId::from_hex(p).unwrap());
+    s
 }
 
 pub fn with(mut s: SpanData, attrs: Vec<KeyValue>) -> SpanData {
