@@ -96,6 +96,12 @@ pub struct FakeDaemon {
 impl FakeDaemon {
     pub fn start(bind: &str) -> FakeDaemon {
         let socket = UdpSocket::bind(bind).expect("bind fake daemon");
+        // A batch goes out in one sendmmsg burst of up to hundreds of datagrams: at the
+        // kernel's default queue (208 KiB) a busy machine drops some of them before this
+        // thread reads them (CI lost 6 of 205). The real daemon asks for 4 MiB too.
+        socket2::SockRef::from(&socket)
+            .set_recv_buffer_size(4 << 20)
+            .expect("set the fake daemon's receive queue");
         socket
             .set_read_timeout(Some(Duration::from_millis(50)))
             .unwrap();
