@@ -51,6 +51,13 @@ rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/otel-xray-*
 # crates' builds, so the packaged copies are compiled from this run's sources.
 rm -rf target/debug/.fingerprint/otel-xray-*
 
+# The packaged crates are verified in an ephemeral workspace of their own, where our
+# `[profile.dev]` does not apply: cargo's default dev profile would compile every dependency
+# again with full debug info (slow, and gigabytes of disk). Without debug info the verification
+# matches how the test build compiled the dependencies (`[profile.dev.package."*"] debug =
+# false`), so cargo reuses each one whose features are the same, and compiles the rest faster.
+export CARGO_PROFILE_DEV_DEBUG=false
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo package -j2 --workspace "${excludes[@]}" "$@" 2>&1 | tee "$log"
