@@ -45,7 +45,6 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use prost::Message;
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, Semaphore};
 
