@@ -21,6 +21,12 @@ use prost::Message;
 #[test]
 fn frames_decode_back_into_the_exported_spans() {
     let daemon = UdpSocket::bind("127.0.0.1:0").unwrap();
+    // The frames go out back to back, each up to 64 KB: at the kernel's default
+    // queue (208 KiB) a busy machine drops one before the thread below reads it
+    // (the counters still say sent). The real daemon asks for 4 MiB too.
+    socket2::SockRef::from(&daemon)
+        .set_recv_buffer_size(4 << 20)
+        .expect("set the daemon's receive queue");
     daemon
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
@@ -28,7 +34,7 @@ fn frames_decode_back_into_the_exported_spans() {
     let exporter = XrayLambdaOtlpExporter::new(&address).unwrap();
     let counters = exporter.counters();
 
-    // Drained while the exporter sends, so the socket buffer never overflows.
+    // Drained while the exporter sends.
     let receiver = std::thread::spawn(move || {
         let mut frames = Vec::new();
         let mut buf = vec![0u8; 70_000];
@@ -103,7 +109,7 @@ fn frames_decode_back_into_the_exported_spans() {
         }
     }
     assert!(frames.len() >= 3, "{} datagrams for ~150 KB", frames.len());
+    assert_eq!(counters.snapshot().sent, 240);
     assert_eq!(got_sampled, sampled);
     assert_eq!(got_unsampled, unsampled);
-    assert_eq!(counters.snapshot().sent, 240);
 }

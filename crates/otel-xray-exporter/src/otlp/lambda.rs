@@ -13,7 +13,6 @@ use base64::Engine;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use prost::Message;
 
 use super::limits::{Limits, MAX_RESOURCE_SCOPE_BYTES, MAX_SPANS_PER_REQUEST};
 use super::pipeline::Pipeline;
@@ -129,7 +128,7 @@ impl XrayLambdaOtlpExporter {
             }
             let prepared = self.pipeline.prepare(spans, &LAMBDA_LIMITS)?;
             for planned in prepared.requests {
-                let frame = frame(prefix, &planned.request.encode_to_vec());
+                let frame = frame(prefix, &planned.body);
                 if frame.len() > MAX_DATAGRAM_BYTES {
                     counters.add_dropped(DropReason::TooLarge, planned.spans);
                     continue;

@@ -5,15 +5,17 @@
 //! of the batch. Here each span is fitted, dropped (counted) or moved to another
 //! request instead; see [`prepare`].
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::common::v1::{any_value, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
-use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::trace::SpanData;
 use prost::Message;
+
+use super::request::{assemble, field_len, Fitted, Headers, Planned, FIELD_OVERHEAD, ITEMS};
 
 /// Most spans the endpoint takes in one request.
 pub const MAX_SPANS_PER_REQUEST: usize = 10_000;
@@ -30,9 +32,6 @@ pub const MAX_FUTURE: Duration = Duration::from_secs(2 * 3600);
 pub const MAX_AGE: Duration = Duration::from_secs(14 * 24 * 3600);
 /// The widest time range (earliest start to latest end) one request may cover.
 pub const MAX_REQUEST_SPREAD: Duration = Duration::from_secs(24 * 3600);
-
-/// Room for the tag and length prefix of one length-delimited protobuf field.
-const FIELD_OVERHEAD: usize = 6;
 
 /// The bounds one request must respect.
 #[derive(Debug, Clone, Copy)]
@@ -53,13 +52,6 @@ impl Limits {
     };
 }
 
-/// One request ready to encode, with the number of spans it carries.
-#[derive(Debug)]
-pub(crate) struct Planned {
-    pub(crate) request: ExportTraceServiceRequest,
-    pub(crate) spans: u64,
-}
-
 /// What [`prepare`] made of a batch. Every input span is in exactly one of
 /// `requests` (by their `spans`), `outside_window` or `too_large`.
 #[derive(Debug, Default)]
@@ -73,7 +65,7 @@ pub(crate) struct Prepared {
     pub(crate) trimmed: u64,
 }
 
-/// Converts a batch to OTLP and cuts it into requests within `limits`.
+/// Converts a batch to OTLP and cuts it into encoded requests within `limits`.
 ///
 /// * Spans that started more than [`MAX_AGE`] before `now`, end more than
 ///   [`MAX_FUTURE`] after it, or last longer than [`MAX_REQUEST_SPREAD`] are
@@ -86,6 +78,9 @@ pub(crate) struct Prepared {
 ///   from the end (counted in the span's `dropped_*_count`).
 /// * Spans are ordered by start time and packed greedily, so each request stays
 ///   within the span count, the byte budget and the 24 h spread.
+///
+/// Each span is converted, encoded once into one buffer for the batch, and
+/// dropped; the requests are assembled from those bytes (see `request.rs`).
 pub(crate) fn prepare(
     batch: Vec<SpanData>,
     resource: &ResourceAttributesWithSchema,
@@ -95,114 +90,159 @@ pub(crate) fn prepare(
     let mut prepared = Prepared::default();
     let oldest = now.checked_sub(MAX_AGE).unwrap_or(UNIX_EPOCH);
     let newest = now + MAX_FUTURE;
-    let total = batch.len();
-    let batch: Vec<SpanData> = batch
-        .into_iter()
-        .filter(|span| {
-            let duration = span
-                .end_time
-                .duration_since(span.start_time)
-                .unwrap_or_default();
-            span.start_time >= oldest && span.end_time <= newest && duration <= MAX_REQUEST_SPREAD
-        })
-        .collect();
-    prepared.outside_window = (total - batch.len()) as u64;
-    if batch.is_empty() {
-        return prepared;
-    }
-
-    for mut resource_spans in group_spans_by_resource_and_scope(batch, resource) {
-        let header_trimmed = fit_resource_and_scopes(&mut resource_spans, limits, &mut prepared);
-        let mut fitted = Vec::with_capacity(batch_len(&resource_spans));
-        for (scope, (scope_spans, header_trimmed)) in resource_spans
-            .scope_spans
-            .iter_mut()
-            .zip(header_trimmed)
-            .enumerate()
-        {
-            for mut span in std::mem::take(&mut scope_spans.spans) {
-                let (fit, bytes) = fit_span(&mut span, limits.max_span_bytes);
-                if let Fit::Impossible = fit {
-                    prepared.too_large += 1;
-                    continue;
-                }
-                // Counted once per span, whichever part of it was shortened.
-                if header_trimmed || matches!(fit, Fit::Trimmed) {
-                    prepared.trimmed += 1;
-                }
-                fitted.push(Fitted { scope, bytes, span });
-            }
+    let mut pairs = Pairs::new(resource);
+    let mut arena = Vec::new();
+    let mut fitted = Vec::with_capacity(batch.len());
+    for span in batch {
+        let duration = span
+            .end_time
+            .duration_since(span.start_time)
+            .unwrap_or_default();
+        if span.start_time < oldest || span.end_time > newest || duration > MAX_REQUEST_SPREAD {
+            prepared.outside_window += 1;
+            continue;
         }
-        split(resource_spans, fitted, limits, &mut prepared);
+        let Some(scope) = pairs.scope(&span.instrumentation_scope, limits) else {
+            prepared.too_large += 1;
+            continue;
+        };
+        let mut span = Span::from(span);
+        let start = arena.len();
+        let fit = encode_within(&mut span, limits.max_span_bytes, &mut arena);
+        if let Fit::Impossible = fit {
+            prepared.too_large += 1;
+            continue;
+        }
+        fitted.push(Fitted {
+            scope,
+            bytes: start..arena.len(),
+            trimmed: matches!(fit, Fit::Trimmed),
+            start_time_unix_nano: span.start_time_unix_nano,
+            end_time_unix_nano: span.end_time_unix_nano,
+        });
     }
+    // Counted once per span, whichever part of it was shortened; after the
+    // loop, since a later scope may still shorten the shared resource.
+    prepared.trimmed = fitted
+        .iter()
+        .filter(|span| span.trimmed || pairs.trimmed(span.scope))
+        .count() as u64;
+    pack(
+        &pairs.headers(),
+        &arena,
+        fitted,
+        limits,
+        &mut prepared.requests,
+    );
     prepared
 }
 
-fn batch_len(rs: &ResourceSpans) -> usize {
-    rs.scope_spans.iter().map(|ss| ss.spans.len()).sum()
+/// The resource and the scopes of a batch; each resource+scope pair is fitted
+/// to the limit when its scope first appears.
+struct Pairs {
+    resource: Resource,
+    resource_schema_url: String,
+    /// The resource was shortened (for one pair, so for all).
+    resource_trimmed: bool,
+    /// Index in `scopes`, or `None` for a scope that cannot be fitted.
+    index: HashMap<opentelemetry::InstrumentationScope, Option<usize>>,
+    scopes: Vec<Scope>,
 }
 
-/// A span within the span limit, with its encoded size, measured once for the
-/// fit and the split (callgrind, `benches/otlp.rs` with `OTLP_PROFILE=ours`:
-/// `prepare` 9.53M -> 8.79M instructions per 1,000-span export, -1.9 % of the
-/// whole export).
-struct Fitted {
-    scope: usize,
-    bytes: usize,
-    span: Span,
+struct Scope {
+    scope: InstrumentationScope,
+    schema_url: String,
+    trimmed: bool,
 }
 
-/// Keeps every resource+scope pair under the limit; spans of a pair that
-/// cannot be fitted are counted as too large and removed. Returns, for each
-/// remaining scope, whether its resource or scope data was shortened.
-fn fit_resource_and_scopes(
-    rs: &mut ResourceSpans,
-    limits: &Limits,
-    prepared: &mut Prepared,
-) -> Vec<bool> {
-    let mut resource = rs.resource.take().unwrap_or_default();
-    let mut resource_trimmed = false;
-    let mut trimmed = Vec::with_capacity(rs.scope_spans.len());
-    rs.scope_spans.retain_mut(|ss| {
-        let mut scope = ss.scope.take().unwrap_or_default();
-        let mut scope_trimmed = false;
-        let fits = loop {
-            let size = resource.encoded_len() + scope.encoded_len();
-            let excess = size.saturating_sub(limits.max_resource_scope_bytes);
-            if excess == 0 {
-                break true;
-            }
-            // The largest value of either side loses bytes first.
-            match (largest(&resource.attributes), largest(&scope.attributes)) {
-                (Some((i, r)), scope_max) if scope_max.is_none_or(|(_, s)| r >= s) => {
-                    if shrink_attribute(&mut resource.attributes, i, excess) {
-                        resource.dropped_attributes_count += 1;
-                    }
-                    resource_trimmed = true;
-                }
-                (_, Some((i, _))) => {
-                    if shrink_attribute(&mut scope.attributes, i, excess) {
-                        scope.dropped_attributes_count += 1;
-                    }
-                    scope_trimmed = true;
-                }
-                _ => break false,
-            }
-        };
-        ss.scope = Some(scope);
-        if !fits {
-            prepared.too_large += ss.spans.len() as u64;
-            return false;
+impl Pairs {
+    fn new(resource: &ResourceAttributesWithSchema) -> Pairs {
+        Pairs {
+            resource: Resource {
+                attributes: resource.attributes.0.clone(),
+                ..Resource::default()
+            },
+            resource_schema_url: resource.schema_url.clone().unwrap_or_default(),
+            resource_trimmed: false,
+            index: HashMap::new(),
+            scopes: Vec::new(),
         }
-        trimmed.push(scope_trimmed);
-        true
-    });
-    rs.resource = Some(resource);
-    // The resource is shared: shortened for one pair, it is shortened for all.
-    if resource_trimmed {
-        trimmed.iter_mut().for_each(|t| *t = true);
     }
-    trimmed
+
+    /// The index of `scope`'s pair, or `None` when the pair cannot be fitted.
+    fn scope(
+        &mut self,
+        scope: &opentelemetry::InstrumentationScope,
+        limits: &Limits,
+    ) -> Option<usize> {
+        if let Some(index) = self.index.get(scope) {
+            return *index;
+        }
+        let mut proto = InstrumentationScope::from((scope, None));
+        let (fits, resource_trimmed, scope_trimmed) = fit_pair(
+            &mut self.resource,
+            &mut proto,
+            limits.max_resource_scope_bytes,
+        );
+        self.resource_trimmed |= resource_trimmed;
+        let index = fits.then(|| {
+            self.scopes.push(Scope {
+                scope: proto,
+                schema_url: scope.schema_url().unwrap_or_default().to_owned(),
+                trimmed: scope_trimmed,
+            });
+            self.scopes.len() - 1
+        });
+        self.index.insert(scope.clone(), index);
+        index
+    }
+
+    /// Whether the pair of scope `index` was shortened.
+    fn trimmed(&self, index: usize) -> bool {
+        self.resource_trimmed || self.scopes[index].trimmed
+    }
+
+    fn headers(&self) -> Headers {
+        Headers::new(
+            &self.resource,
+            &self.resource_schema_url,
+            self.scopes.iter().map(|s| (&s.scope, &s.schema_url)),
+        )
+    }
+}
+
+/// Shortens the largest attribute values of `resource` and `scope` until the
+/// pair is within `max` bytes. Returns whether it is, and whether the
+/// resource and the scope were shortened.
+fn fit_pair(
+    resource: &mut Resource,
+    scope: &mut InstrumentationScope,
+    max: usize,
+) -> (bool, bool, bool) {
+    let (mut resource_trimmed, mut scope_trimmed) = (false, false);
+    loop {
+        let size = resource.encoded_len() + scope.encoded_len();
+        let excess = size.saturating_sub(max);
+        if excess == 0 {
+            return (true, resource_trimmed, scope_trimmed);
+        }
+        // The largest value of either side loses bytes first.
+        match (largest(&resource.attributes), largest(&scope.attributes)) {
+            (Some((i, r)), scope_max) if scope_max.is_none_or(|(_, s)| r >= s) => {
+                if shrink_attribute(&mut resource.attributes, i, excess) {
+                    resource.dropped_attributes_count += 1;
+                }
+                resource_trimmed = true;
+            }
+            (_, Some((i, _))) => {
+                if shrink_attribute(&mut scope.attributes, i, excess) {
+                    scope.dropped_attributes_count += 1;
+                }
+                scope_trimmed = true;
+            }
+            _ => return (false, resource_trimmed, scope_trimmed),
+        }
+    }
 }
 
 /// The index and encoded size of the largest attribute.
@@ -241,13 +281,31 @@ enum Fit {
     Impossible,
 }
 
-/// Brings one span under `max` bytes, least valuable data first; returns the
-/// span's encoded size with the outcome.
-fn fit_span(span: &mut Span, max: usize) -> (Fit, usize) {
-    let bytes = span.encoded_len();
-    if bytes <= max {
-        return (Fit::Unchanged, bytes);
+/// Encodes `span` at the end of `arena` within `max` bytes, shortening it
+/// first when it is over; an impossible span leaves nothing in `arena`.
+fn encode_within(span: &mut Span, max: usize, arena: &mut Vec<u8>) -> Fit {
+    let start = arena.len();
+    // A `Vec` grows as needed: encoding can only fail for a span larger than
+    // memory.
+    if span.encode(arena).is_err() {
+        return Fit::Impossible;
     }
+    if arena.len() - start <= max {
+        return Fit::Unchanged;
+    }
+    arena.truncate(start);
+    let fit = fit_span(span, max);
+    if let Fit::Trimmed = fit {
+        if span.encode(arena).is_err() {
+            return Fit::Impossible;
+        }
+    }
+    fit
+}
+
+/// Brings a span that is over `max` bytes under it, least valuable data
+/// first.
+fn fit_span(span: &mut Span, max: usize) -> Fit {
     // Shorten the largest attribute values (of the span, its events and links)
     // while that removes something substantial.
     while let Some(excess) = span.encoded_len().checked_sub(max).filter(|e| *e > 0) {
@@ -286,11 +344,10 @@ fn fit_span(span: &mut Span, max: usize) -> (Fit, usize) {
     while span.encoded_len() > max && span.attributes.pop().is_some() {
         span.dropped_attributes_count += 1;
     }
-    let bytes = span.encoded_len();
-    if bytes > max {
-        return (Fit::Impossible, bytes);
+    if span.encoded_len() > max {
+        return Fit::Impossible;
     }
-    (Fit::Trimmed, bytes)
+    Fit::Trimmed
 }
 
 #[derive(Clone, Copy)]
@@ -318,86 +375,62 @@ fn largest_anywhere(span: &Span) -> Option<(Place, usize)> {
         .max_by_key(|(_, n)| *n)
 }
 
-/// Packs `spans` (of the scopes of `rs`) into requests within `limits`.
-fn split(mut rs: ResourceSpans, mut spans: Vec<Fitted>, limits: &Limits, prepared: &mut Prepared) {
-    let resource_bytes = rs.resource.as_ref().map_or(0, Message::encoded_len)
-        + rs.schema_url.len()
-        + 3 * FIELD_OVERHEAD;
-    let mut headers = Vec::with_capacity(rs.scope_spans.len());
-    for ss in &mut rs.scope_spans {
-        let header = ScopeSpans {
-            scope: ss.scope.take(),
-            schema_url: std::mem::take(&mut ss.schema_url),
-            spans: Vec::new(),
-        };
-        let bytes = header.encoded_len() + FIELD_OVERHEAD;
-        headers.push((header, bytes));
-    }
-    // Sorted by start so that spans close in time share a request.
-    spans.sort_by_key(|fitted| fitted.span.start_time_unix_nano);
-
+/// Packs `spans` into requests within `limits` and assembles them. Spans are
+/// ordered by start time and packed greedily, so spans close in time share a
+/// request and each request stays within the span count, the byte budget and
+/// the 24 h spread.
+pub(super) fn pack(
+    headers: &Headers,
+    arena: &[u8],
+    mut spans: Vec<Fitted>,
+    limits: &Limits,
+    requests: &mut Vec<Planned>,
+) {
+    spans.sort_by_key(|span| span.start_time_unix_nano);
+    // The request's `resource_spans` field; scope fields are added as their
+    // scopes join, then each span's field.
+    let empty_bytes = FIELD_OVERHEAD + headers.resource_len();
     let spread = MAX_REQUEST_SPREAD.as_nanos() as u64;
-    let mut open: Option<Open> = None;
-    for Fitted { scope, bytes, span } in spans {
-        let span_bytes = bytes + FIELD_OVERHEAD;
-        if let Some(current) = &open {
-            let new_scope_bytes = if current.scopes[scope].is_none() {
-                headers[scope].1
-            } else {
+    let mut first = 0;
+    let mut bytes = empty_bytes;
+    let mut scope_joined = vec![false; headers.scopes()];
+    let (mut earliest_start, mut latest_end) = (0, 0);
+    for i in 0..spans.len() {
+        let span = &spans[i];
+        let (scope, start, end) = (
+            span.scope,
+            span.start_time_unix_nano,
+            span.end_time_unix_nano,
+        );
+        let span_bytes = field_len(ITEMS, span.bytes.len());
+        let scope_bytes = |joined: bool| {
+            if joined {
                 0
-            };
-            let full = current.spans == limits.max_spans
-                || current.bytes + new_scope_bytes + span_bytes > limits.max_request_bytes
-                || span
-                    .end_time_unix_nano
-                    .max(current.latest_end)
-                    .saturating_sub(current.earliest_start)
-                    > spread;
-            if full {
-                prepared.requests.extend(open.take().map(|o| o.finish(&rs)));
+            } else {
+                FIELD_OVERHEAD + headers.scope_len(scope)
             }
-        }
-        let current = open.get_or_insert_with(|| Open {
-            scopes: vec![None; headers.len()],
-            spans: 0,
-            bytes: resource_bytes,
-            earliest_start: span.start_time_unix_nano,
-            latest_end: span.end_time_unix_nano,
-        });
-        let slot = current.scopes[scope].get_or_insert_with(|| {
-            current.bytes += headers[scope].1;
-            headers[scope].0.clone()
-        });
-        current.bytes += span_bytes;
-        current.spans += 1;
-        current.latest_end = current.latest_end.max(span.end_time_unix_nano);
-        slot.spans.push(span);
-    }
-    prepared.requests.extend(open.map(|o| o.finish(&rs)));
-}
-
-/// The request being filled.
-struct Open {
-    scopes: Vec<Option<ScopeSpans>>,
-    spans: usize,
-    bytes: usize,
-    earliest_start: u64,
-    latest_end: u64,
-}
-
-impl Open {
-    fn finish(self, template: &ResourceSpans) -> Planned {
-        let resource_spans = ResourceSpans {
-            resource: template.resource.clone(),
-            scope_spans: self.scopes.into_iter().flatten().collect(),
-            schema_url: template.schema_url.clone(),
         };
-        Planned {
-            request: ExportTraceServiceRequest {
-                resource_spans: vec![resource_spans],
-            },
-            spans: self.spans as u64,
+        let full = i > first
+            && (i - first == limits.max_spans
+                || bytes + scope_bytes(scope_joined[scope]) + span_bytes
+                    > limits.max_request_bytes
+                || end.max(latest_end).saturating_sub(earliest_start) > spread);
+        if full {
+            requests.push(assemble(headers, arena, &mut spans[first..i]));
+            first = i;
+            bytes = empty_bytes;
+            scope_joined.fill(false);
         }
+        if i == first {
+            earliest_start = start;
+            latest_end = end;
+        }
+        bytes += scope_bytes(scope_joined[scope]) + span_bytes;
+        scope_joined[scope] = true;
+        latest_end = latest_end.max(end);
+    }
+    if first < spans.len() {
+        requests.push(assemble(headers, arena, &mut spans[first..]));
     }
 }
 

@@ -8,6 +8,7 @@ use opentelemetry::trace::{
     Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 use opentelemetry_sdk::Resource;
 use proptest::prelude::*;
@@ -103,8 +104,10 @@ proptest! {
 
         let mut names = BTreeSet::new();
         for planned in &prepared.requests {
-            let request = &planned.request;
-            prop_assert!(request.encoded_len() <= limits.max_request_bytes);
+            prop_assert!(planned.body.len() <= limits.max_request_bytes);
+            let request = ExportTraceServiceRequest::decode(&*planned.body).unwrap();
+            // The framing around the span bytes is prost's own encoding.
+            prop_assert_eq!(&request.encode_to_vec(), &planned.body);
             let mut count = 0u64;
             let (mut earliest, mut latest) = (u64::MAX, 0);
             for rs in &request.resource_spans {
@@ -136,5 +139,103 @@ proptest! {
             names.len() as u64 + prepared.outside_window + prepared.too_large,
             specs.len() as u64
         );
+    }
+}
+
+/// A span of scope `scope` (with a `scope_bytes` attribute) starting `age`
+/// seconds ago.
+fn scoped(name: &str, scope: &InstrumentationScope, age: u64, now: SystemTime) -> SpanData {
+    let mut span = build(0, (age as i64, 0, 0, 0), now);
+    span.name = Cow::Owned(name.to_owned());
+    span.instrumentation_scope = scope.clone();
+    span
+}
+
+fn scope(name: &str, blob: usize) -> InstrumentationScope {
+    InstrumentationScope::builder(name.to_owned())
+        .with_schema_url(format!("https://schema/{name}"))
+        .with_attributes([KeyValue::new("blob", "s".repeat(blob))])
+        .build()
+}
+
+#[test]
+fn body_groups_spans_by_scope_in_start_order() {
+    let now = SystemTime::now();
+    let (first, second) = (scope("first", 10), scope("second", 10));
+    // Interleaved scopes, newest first.
+    let batch = vec![
+        scoped("a3", &first, 1, now),
+        scoped("b2", &second, 2, now),
+        scoped("a1", &first, 5, now),
+        scoped("b1", &second, 6, now),
+        scoped("a2", &first, 3, now),
+    ];
+    let resource = Resource::builder_empty()
+        .with_schema_url(
+            [KeyValue::new("service.name", "grouped")],
+            "https://schema/r",
+        )
+        .build();
+    let prepared = prepare(batch, &(&resource).into(), &Limits::ENDPOINT, now);
+
+    assert_eq!(prepared.requests.len(), 1);
+    assert_eq!(prepared.requests[0].spans, 5);
+    assert_eq!(prepared.trimmed, 0);
+    let body = &prepared.requests[0].body;
+    let request = ExportTraceServiceRequest::decode(&**body).unwrap();
+    assert_eq!(&request.encode_to_vec(), body);
+    let [rs] = &request.resource_spans[..] else {
+        panic!("one ResourceSpans: {request:?}");
+    };
+    assert_eq!(rs.schema_url, "https://schema/r");
+    let resource = rs.resource.as_ref().unwrap();
+    assert_eq!(resource.attributes[0].key, "service.name");
+    let scopes: Vec<(&str, &str, Vec<&str>)> = rs
+        .scope_spans
+        .iter()
+        .map(|ss| {
+            let scope = ss.scope.as_ref().unwrap();
+            assert_eq!(scope.attributes[0].key, "blob");
+            let names = ss.spans.iter().map(|s| s.name.as_str()).collect();
+            (scope.name.as_str(), ss.schema_url.as_str(), names)
+        })
+        .collect();
+    assert_eq!(
+        scopes,
+        [
+            ("first", "https://schema/first", vec!["a1", "a2", "a3"]),
+            ("second", "https://schema/second", vec!["b1", "b2"]),
+        ]
+    );
+}
+
+#[test]
+fn resource_shortened_for_a_later_scope_counts_every_span_trimmed() {
+    let now = SystemTime::now();
+    let limits = Limits {
+        max_resource_scope_bytes: 8_000,
+        ..Limits::ENDPOINT
+    };
+    // The resource fits beside the small scope, not beside the large one,
+    // where it is the larger side and is shortened for both.
+    let (small, large) = (scope("small", 10), scope("large", 3_000));
+    let batch = vec![
+        scoped("s1", &small, 1, now),
+        scoped("s2", &small, 2, now),
+        scoped("l1", &large, 3, now),
+    ];
+    let resource = Resource::builder_empty()
+        .with_attributes([KeyValue::new("resource.blob", "r".repeat(6_000))])
+        .build();
+    let prepared = prepare(batch, &(&resource).into(), &limits, now);
+
+    assert_eq!(prepared.trimmed, 3);
+    assert_eq!(prepared.too_large + prepared.outside_window, 0);
+    let request = ExportTraceServiceRequest::decode(&*prepared.requests[0].body).unwrap();
+    let rs = &request.resource_spans[0];
+    let resource_len = rs.resource.as_ref().unwrap().encoded_len();
+    assert!(resource_len < 6_000);
+    for ss in &rs.scope_spans {
+        assert!(resource_len + ss.scope.as_ref().unwrap().encoded_len() <= 8_000);
     }
 }
