@@ -540,3 +540,35 @@ mod hex8_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod hex8_props {
+    use super::hex8;
+    use proptest::prelude::*;
+
+    /// The simple decoder: one digit at a time.
+    fn per_digit(group: &[u8]) -> Option<u32> {
+        group
+            .iter()
+            .try_fold(0u32, |v, &b| Some((v << 4) | (b as char).to_digit(16)?))
+    }
+
+    /// Mostly hex digits, so that a group has one or two bad bytes among
+    /// good ones: near misses (the bytes next to each class, letters just past
+    /// `f`) or any byte at all.
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            12 => prop::sample::select(b"0123456789abcdefABCDEF".to_vec()),
+            1 => prop::sample::select(b"/:@`GgOoPp".to_vec()),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest! {
+        /// Groups with any number of bad bytes, anywhere.
+        #[test]
+        fn hex8_matches_the_per_digit_decoder(group in prop::array::uniform8(byte())) {
+            prop_assert_eq!(hex8(&group), per_digit(&group));
+        }
+    }
+}
