@@ -178,7 +178,9 @@ impl XrayTraceId {
 }
 
 /// The canonical `1-{8}-{24}` form at fixed offsets, or `None` to use [`parse`].
-#[inline]
+// Always inlined, so that the header parser decodes a trace ID in its own
+// frame (see `otel_xray_propagator`'s extract).
+#[inline(always)]
 fn canonical(s: &[u8]) -> Option<XrayTraceId> {
     if s.len() != XRAY_TRACE_ID_LEN || s[0] != b'1' || s[1] != b'-' || s[10] != b'-' {
         return None;
@@ -275,8 +277,8 @@ const ONES: u64 = 0x0101_0101_0101_0101;
 /// Eight hex digits as a u32, or `None` if any is not a hex digit.
 ///
 /// Decodes first, then validates by re-encoding: a byte is a hex digit exactly
-/// when its decoded nibble is < 16 and encodes back to the byte itself with
-/// letters lower-cased (so no range compares per class).
+/// when its decoded nibble encodes back to the byte itself with letters
+/// lower-cased (so no range compares per class).
 // Always inlined: left to itself the compiler calls it out of line for half
 // the groups of a trace ID, and the call costs as much as the decoding
 // (callgrind, `benches/propagator.rs` extract).
@@ -291,8 +293,12 @@ pub(crate) fn hex8(group: &[u8]) -> Option<u32> {
     let nibbles = (x & 0x0f0f_0f0f_0f0f_0f0f) + alpha * 9;
     // Nibbles 10..=15 get the extra offset from '0'+10 to 'a'.
     let letters = ((nibbles + 0x0606_0606_0606_0606) >> 4) & ONES;
-    let encoded = nibbles + 0x3030_3030_3030_3030 + letters * 39;
-    if nibbles & 0x1010_1010_1010_1010 != 0 || encoded != x | (alpha << 5) {
+    // Only the low four bits are re-encoded. A "nibble" of 16 to 24 comes from
+    // a letter past `f` (`G`..`O`, `g`..`o`); it has `letters` set and
+    // re-encodes to 0x57..=0x5f, below the lower-cased byte (0x67..=0x6f), so
+    // this one comparison also rejects it: no separate range check.
+    let encoded = (nibbles & 0x0f0f_0f0f_0f0f_0f0f) + 0x3030_3030_3030_3030 + letters * 39;
+    if encoded != x | (alpha << 5) {
         return None;
     }
     let pairs = (nibbles | (nibbles >> 4)) & 0x00ff_00ff_00ff_00ff;
@@ -531,6 +537,38 @@ mod hex8_tests {
                     .map(|t| u32::from_str_radix(t, 16).unwrap());
                 assert_eq!(hex8(&g), want, "{g:?}");
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod hex8_props {
+    use super::hex8;
+    use proptest::prelude::*;
+
+    /// The simple decoder: one digit at a time.
+    fn per_digit(group: &[u8]) -> Option<u32> {
+        group
+            .iter()
+            .try_fold(0u32, |v, &b| Some((v << 4) | (b as char).to_digit(16)?))
+    }
+
+    /// Mostly hex digits, so that a group has one or two bad bytes among
+    /// good ones: near misses (the bytes next to each class, letters just past
+    /// `f`) or any byte at all.
+    fn byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            12 => prop::sample::select(b"0123456789abcdefABCDEF".to_vec()),
+            1 => prop::sample::select(b"/:@`GgOoPp".to_vec()),
+            1 => any::<u8>(),
+        ]
+    }
+
+    proptest! {
+        /// Groups with any number of bad bytes, anywhere.
+        #[test]
+        fn hex8_matches_the_per_digit_decoder(group in prop::array::uniform8(byte())) {
+            prop_assert_eq!(hex8(&group), per_digit(&group));
         }
     }
 }

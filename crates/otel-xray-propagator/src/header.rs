@@ -268,7 +268,10 @@ impl TraceHeader {
 /// `Root=1-{8}-{24};Parent={16};Sampled={0|1|?}`, 74 bytes. Checked at fixed offsets
 /// so the common case reads each byte once; anything else, including invalid IDs,
 /// goes through the general scan, which gives the same result and the error.
-fn canonical(s: &[u8]) -> Option<TraceHeader> {
+// Always inlined: extract calls it first and builds the context from its result
+// in the same frame (see `XrayPropagator::extract_with_context`).
+#[inline(always)]
+pub(crate) fn canonical(s: &[u8]) -> Option<TraceHeader> {
     if s.len() != 74
         || &s[..5] != b"Root="
         || &s[40..48] != b";Parent="
