@@ -35,6 +35,7 @@ mod sender;
 mod service;
 mod telemetry;
 mod udp;
+mod udp_batch;
 
 pub use backend::{Backend, BackendError};
 pub use buffer::{buffer_bytes, Offer, SegmentBuffer, Taken, MIN_BUFFER_MB};
