@@ -340,8 +340,12 @@ fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
     for warning in &config.warnings {
         tracing::warn!("{warning}");
     }
+    // Two workers at most, and no more than the cores the daemon may run on
+    // (`available_parallelism` follows its CPU affinity and quota): pinned to one core, a
+    // second worker only adds thread switches to every hand-over between tasks.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(2));
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(workers)
         .enable_all()
         .build()
         .map_err(|e| format!("starting the runtime: {e}"))?;

@@ -4,7 +4,7 @@
 //! segment document to [`SegmentBuffer::offer`]. When the buffer holds its configured number
 //! of bytes, the document is refused at once and counted as spillover — as the X-Ray daemon
 //! does: a sender on UDP must never wait for X-Ray. The one sender task takes documents out
-//! with [`SegmentBuffer::next_batch`] and hands them to PutTraceSegments.
+//! with [`SegmentBuffer::fill_batch`] and hands them to PutTraceSegments.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -19,8 +19,10 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 use crate::counters::DaemonCounters;
 
@@ -62,11 +64,27 @@ impl Taken {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Queue {
     documents: VecDeque<Vec<u8>>,
     bytes: usize,
     closed: bool,
+    /// How many waiting documents wake the waiting sender; `usize::MAX` while none waits.
+    /// An offer wakes the sender only when its wait is over (the first document, or a full
+    /// batch), not once per document: at 10,000 documents/s a wake-up per document cost more
+    /// CPU than the documents themselves.
+    wake_at: usize,
+}
+
+impl Default for Queue {
+    fn default() -> Queue {
+        Queue {
+            documents: VecDeque::new(),
+            bytes: 0,
+            closed: false,
+            wake_at: usize::MAX,
+        }
+    }
 }
 
 /// A bounded, non-blocking queue of segment documents (see the [module docs](self)).
@@ -99,6 +117,7 @@ impl SegmentBuffer {
     /// the unit as received beforehand ([`DaemonCounters::add_received`]); nothing else.
     pub fn offer(&self, document: Vec<u8>) -> Offer {
         let cost = document.len() + PER_DOCUMENT_OVERHEAD;
+        let wake;
         {
             let mut q = self.lock();
             if q.closed || q.bytes + cost > self.capacity {
@@ -108,27 +127,54 @@ impl SegmentBuffer {
             }
             q.bytes += cost;
             q.documents.push_back(document);
+            wake = q.documents.len() >= q.wake_at;
+            if wake {
+                q.wake_at = usize::MAX;
+            }
         }
         self.counters.add_buffered(1);
-        self.ready.notify_one();
+        if wake {
+            self.ready.notify_one();
+        }
         Offer::Accepted
     }
 
-    /// Waits for documents and takes up to `max` of them, oldest first. Returns an empty
-    /// batch only once the buffer is [closed](Self::close) and empty.
+    /// Waits for documents and takes up to `max` of them, oldest first, at once. Returns an
+    /// empty batch only once the buffer is [closed](Self::close) and empty.
     ///
     /// The documents stay charged against the capacity until the sender
     /// [releases](Self::release) them, once X-Ray has settled them: memory held in flight
     /// (including batches waiting to be retried during an outage) counts too.
     pub async fn next_batch(&self, max: usize) -> Taken {
+        self.fill_batch(max, Duration::ZERO).await
+    }
+
+    /// Like [`next_batch`](Self::next_batch), but once a first document is there, waits up to
+    /// `fill_wait` for `max` of them before taking what there is. After [`close`](Self::close)
+    /// it takes what there is at once.
+    ///
+    /// Fuller batches mean fewer PutTraceSegments calls for the same documents, and each
+    /// call costs far more CPU (signing, request building, HTTP) than a document adds to it;
+    /// a document waits at most `fill_wait` longer for it.
+    pub async fn fill_batch(&self, max: usize, fill_wait: Duration) -> Taken {
+        let max = max.max(1);
+        let mut deadline: Option<Instant> = None;
         loop {
             // Registered before looking, so an offer between the look and the wait wakes us.
             let notified = self.ready.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             {
                 let mut q = self.lock();
-                if !q.documents.is_empty() {
-                    let n = q.documents.len().min(max.max(1));
-                    let documents: Vec<Vec<u8>> = q.documents.drain(..n).collect();
+                let waiting = q.documents.len();
+                if waiting > 0 && deadline.is_none() {
+                    deadline = Some(Instant::now() + fill_wait);
+                }
+                let filled =
+                    waiting >= max || q.closed || deadline.is_some_and(|d| d <= Instant::now());
+                if waiting > 0 && filled {
+                    q.wake_at = usize::MAX;
+                    let documents: Vec<Vec<u8>> = q.documents.drain(..waiting.min(max)).collect();
                     let charge = documents
                         .iter()
                         .map(|d| d.len() + PER_DOCUMENT_OVERHEAD)
@@ -138,8 +184,17 @@ impl SegmentBuffer {
                 if q.closed {
                     return Taken::default();
                 }
+                q.wake_at = if waiting == 0 { 1 } else { max };
             }
-            notified.await;
+            match deadline {
+                Some(deadline) => {
+                    tokio::select! {
+                        _ = notified => {}
+                        _ = tokio::time::sleep_until(deadline) => {}
+                    }
+                }
+                None => notified.await,
+            }
         }
     }
 
@@ -284,6 +339,43 @@ mod tests {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         b.close();
         assert!(waiter.await.unwrap().is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_waits_to_fill_but_not_past_full_the_fill_wait_or_close() {
+        let (b, _) = buffer(1 << 20);
+        let b = Arc::new(b);
+        let fill = |max, wait| {
+            let b = b.clone();
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let taken = b.fill_batch(max, wait).await;
+                (taken.documents.len(), started.elapsed())
+            })
+        };
+        let wait = Duration::from_secs(10);
+        let later = Duration::from_millis(10);
+        // Too few: what there is, once the fill wait is over.
+        for _ in 0..3 {
+            b.offer(b"doc".to_vec());
+        }
+        assert_eq!(fill(5, wait).await.unwrap(), (3, wait));
+        // Full before the wait is over: at once.
+        b.offer(b"doc".to_vec());
+        let waiter = fill(5, wait);
+        tokio::time::sleep(later).await;
+        for _ in 0..6 {
+            b.offer(b"doc".to_vec());
+        }
+        assert_eq!(waiter.await.unwrap(), (5, later));
+        // More than a batch waiting: at once.
+        assert_eq!(fill(1, wait).await.unwrap(), (1, Duration::ZERO));
+        // Closed during the wait: what there is, at once.
+        let waiter = fill(5, wait);
+        tokio::time::sleep(later).await;
+        b.close();
+        assert_eq!(waiter.await.unwrap(), (1, later));
+        assert_eq!(fill(5, wait).await.unwrap(), (0, Duration::ZERO));
     }
 
     #[test]

@@ -35,6 +35,7 @@ mod sender;
 mod service;
 mod telemetry;
 mod udp;
+mod udp_batch;
 
 pub use backend::{Backend, BackendError};
 pub use buffer::{buffer_bytes, Offer, SegmentBuffer, Taken, MIN_BUFFER_MB};
@@ -59,7 +60,10 @@ pub use otlp::{
     MAX_GRPC_REQUEST_BYTES, MAX_HTTP_BODY_BYTES, TRACES_PATH,
 };
 pub use proxy::{SamplingProxy, PROXIED_PATHS};
-pub use sender::{DocumentSink, DrainReport, Sender, SenderOptions, SinkReport, BATCH_DOCUMENTS};
+pub use sender::{
+    DocumentSink, DrainReport, Sender, SenderOptions, SinkReport, BATCH_DOCUMENTS,
+    DEFAULT_FILL_WAIT,
+};
 pub use service::{shutdown_signal, Daemon, DaemonError, ShutdownReport};
 pub use telemetry::TELEMETRY_INTERVAL;
 pub use udp::UdpReceiver;

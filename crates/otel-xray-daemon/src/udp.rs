@@ -10,19 +10,28 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use crate::counters::{RejectReason, Source};
-use crate::framing::{classify_body, split_datagram, Body, OtlpFrameKind, DAEMON_BUFFER_BYTES};
+use crate::framing::{classify_body, split_datagram, Body, OtlpFrameKind};
 use crate::intake::Intake;
 use crate::otlp::OtlpIngest;
+use crate::udp_batch::ReceiveBatch;
 
 /// The receive queue asked of the kernel for the UDP port. At the kernel's default (208 KiB,
 /// about a hundred segments) the queue overflows whenever the daemon is off the CPU for ten
 /// milliseconds at 10,000 segments/s, and an overflow is loss nobody sees. The kernel caps the
 /// request at `net.core.rmem_max`.
 const RECEIVE_QUEUE_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the log names as the sender of a datagram the kernel gave no IP address for (it
+/// always does on an IP socket).
+const UNNAMED_PEER: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::UNSPECIFIED,
+    0,
+));
 
 /// The daemon's UDP port, bound and ready to [`run`](Self::run).
 #[derive(Debug)]
@@ -69,36 +78,41 @@ impl UdpReceiver {
     /// Receives until `stop` turns true (or its sender is dropped), then takes what is
     /// already queued on the socket.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
-        // One byte more than the daemon reads, so an oversized datagram is seen as such.
-        let mut buf = vec![0u8; DAEMON_BUFFER_BYTES + 1];
+        let mut batch = ReceiveBatch::new();
         let mut log = RateLimitedLog::new(Duration::from_secs(1));
         loop {
             tokio::select! {
-                received = self.socket.recv_from(&mut buf) => match received {
-                    Ok((len, peer)) => handle_datagram(
-                        &buf[..len],
-                        peer,
-                        &self.intake,
-                        self.otlp.as_ref(),
-                        &mut log,
-                    ),
-                    // ICMP-triggered errors on an unconnected socket are transient.
-                    Err(e) => log.warn(format_args!("UDP receive error: {e}")),
+                ready = self.socket.readable() => {
+                    if let Err(e) = ready {
+                        log.warn(format_args!("UDP receive error: {e}"));
+                        continue;
+                    }
+                    // Readiness is cleared (and waited for again) only on `WouldBlock`.
+                    match self.socket.try_io(Interest::READABLE, || batch.receive(&self.socket)) {
+                        Ok(_) => self.handle_batch(&batch, &mut log),
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                        // ICMP-triggered errors on an unconnected socket are transient.
+                        Err(e) => log.warn(format_args!("UDP receive error: {e}")),
+                    }
                 },
                 _ = stop.wait_for(|stop| *stop) => {
                     // What is already in the socket's queue was sent before the stop: take it.
-                    while let Ok((len, peer)) = self.socket.try_recv_from(&mut buf) {
-                        handle_datagram(
-                            &buf[..len],
-                            peer,
-                            &self.intake,
-                            self.otlp.as_ref(),
-                            &mut log,
-                        );
+                    while let Ok(n) = batch.receive(&self.socket) {
+                        if n == 0 {
+                            break;
+                        }
+                        self.handle_batch(&batch, &mut log);
                     }
                     return;
                 }
             }
+        }
+    }
+
+    fn handle_batch(&self, batch: &ReceiveBatch, log: &mut RateLimitedLog) {
+        for (datagram, peer) in batch.datagrams() {
+            let peer = peer.unwrap_or(UNNAMED_PEER);
+            handle_datagram(datagram, peer, &self.intake, self.otlp.as_ref(), log);
         }
     }
 }
@@ -218,6 +232,7 @@ impl RateLimitedLog {
 mod tests {
     use super::*;
     use crate::counters::CountersSnapshot;
+    use crate::framing::DAEMON_BUFFER_BYTES;
 
     const HEADER: &str = "{\"format\":\"json\",\"version\":1}\n";
 
