@@ -391,6 +391,13 @@ fn run_daemon(args: otel_xray_daemon::DaemonArgs) -> Result<ExitCode, String> {
         c.dropped,
         report.drain.undelivered,
     );
+    if c.udp_kernel_dropped > 0 {
+        eprintln!(
+            "otel-xray daemon: the kernel dropped {} datagrams because the UDP receive queue was \
+             full (raise net.core.rmem_max)",
+            c.udp_kernel_dropped
+        );
+    }
     if let Some(o) = &c.otlp_endpoint {
         eprintln!(
             "otel-xray daemon: forwarded {} spans to the X-Ray OTLP endpoint: sent {}, \

@@ -200,6 +200,7 @@ pub struct DaemonCounters {
     received: [AtomicU64; Source::ALL.len()],
     rejected: [[AtomicU64; RejectReason::ALL.len()]; Source::ALL.len()],
     spillover: AtomicU64,
+    udp_kernel_dropped: AtomicU64,
     buffered: AtomicU64,
     backend_errors: [AtomicU64; BackendErrorKind::ALL.len()],
     proxied: AtomicU64,
@@ -240,6 +241,12 @@ impl DaemonCounters {
 
     pub(crate) fn add_spillover(&self, n: u64) {
         self.spillover.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// Counts `n` datagrams the kernel dropped because the UDP receive queue was full (they
+    /// never reached the daemon, so they are not in `received`).
+    pub(crate) fn add_udp_kernel_dropped(&self, n: u64) {
+        self.udp_kernel_dropped.fetch_add(n, Ordering::Relaxed);
     }
 
     pub(crate) fn add_buffered(&self, n: u64) {
@@ -320,6 +327,7 @@ impl DaemonCounters {
             received,
             rejected,
             spillover: load(&self.spillover),
+            udp_kernel_dropped: load(&self.udp_kernel_dropped),
             buffered: load(&self.buffered),
             sent: load(&self.sent),
             backend_rejected: load(&self.backend_rejected),
@@ -349,6 +357,11 @@ pub struct CountersSnapshot {
     pub rejected: BTreeMap<(Source, RejectReason), u64>,
     /// Documents refused because the buffer was full.
     pub spillover: u64,
+    /// Datagrams the kernel dropped because the UDP port's receive queue was full. They never
+    /// reached the daemon, so they are not in [`received`](Self::received): sent by clients =
+    /// received (daemon UDP) + this. Seen with the next datagram that arrives after them
+    /// (Linux's `SO_RXQ_OVFL`); always 0 where the OS does not report it.
+    pub udp_kernel_dropped: u64,
     /// Documents the buffer accepted (since start; they are sent, refused or dropped later).
     pub buffered: u64,
     /// Documents X-Ray accepted.

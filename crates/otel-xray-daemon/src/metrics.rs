@@ -120,6 +120,12 @@ pub(crate) fn prometheus_text(s: &CountersSnapshot, buffer: &SegmentBuffer) -> S
         plain(s.spillover),
     );
     family(
+        "xray_daemon_udp_kernel_dropped_total",
+        "counter",
+        "Datagrams the kernel dropped because the UDP receive queue was full (not in received).",
+        plain(s.udp_kernel_dropped),
+    );
+    family(
         "xray_daemon_sent_total",
         "counter",
         "Documents accepted by PutTraceSegments.",

@@ -277,6 +277,7 @@ impl Daemon {
             received = counters.received_total(),
             sent = counters.sent,
             spillover = counters.spillover,
+            udp_kernel_dropped = counters.udp_kernel_dropped,
             rejected = counters.rejected_total(),
             backend_rejected = counters.backend_rejected,
             dropped = counters.dropped,

@@ -18,7 +18,7 @@ use crate::counters::{RejectReason, Source};
 use crate::framing::{classify_body, split_datagram, Body, OtlpFrameKind};
 use crate::intake::Intake;
 use crate::otlp::OtlpIngest;
-use crate::udp_batch::ReceiveBatch;
+use crate::udp_batch::{report_kernel_drops, ReceiveBatch};
 
 /// The receive queue asked of the kernel for the UDP port. At the kernel's default (208 KiB,
 /// about a hundred segments) the queue overflows whenever the daemon is off the CPU for ten
@@ -53,6 +53,17 @@ impl UdpReceiver {
         if let Err(e) = socket.set_recv_buffer_size(RECEIVE_QUEUE_BYTES) {
             tracing::warn!("UDP receive queue left at the kernel's default: {e}");
         }
+        match report_kernel_drops(&socket) {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(
+                "datagrams dropped by the kernel when the UDP receive queue is full cannot be \
+                 counted on this OS"
+            ),
+            Err(e) => tracing::warn!(
+                "datagrams dropped by the kernel when the UDP receive queue is full will not be \
+                 counted: SO_RXQ_OVFL: {e}"
+            ),
+        }
         socket.set_nonblocking(true)?;
         socket.bind(&address.into())?;
         let socket = UdpSocket::from_std(socket.into())?;
@@ -80,6 +91,8 @@ impl UdpReceiver {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut batch = ReceiveBatch::new();
         let mut log = RateLimitedLog::new(Duration::from_secs(1));
+        let mut drops_log = RateLimitedLog::new(Duration::from_secs(10));
+        let mut kernel_drops = KernelDrops::default();
         loop {
             tokio::select! {
                 ready = self.socket.readable() => {
@@ -89,7 +102,10 @@ impl UdpReceiver {
                     }
                     // Readiness is cleared (and waited for again) only on `WouldBlock`.
                     match self.socket.try_io(Interest::READABLE, || batch.receive(&self.socket)) {
-                        Ok(_) => self.handle_batch(&batch, &mut log),
+                        Ok(_) => {
+                            self.handle_batch(&batch, &mut log);
+                            kernel_drops.count(&batch, &self.intake, &mut drops_log);
+                        }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                         // ICMP-triggered errors on an unconnected socket are transient.
                         Err(e) => log.warn(format_args!("UDP receive error: {e}")),
@@ -97,11 +113,9 @@ impl UdpReceiver {
                 },
                 _ = stop.wait_for(|stop| *stop) => {
                     // What is already in the socket's queue was sent before the stop: take it.
-                    while let Ok(n) = batch.receive(&self.socket) {
-                        if n == 0 {
-                            break;
-                        }
+                    while batch.receive(&self.socket).is_ok() {
                         self.handle_batch(&batch, &mut log);
+                        kernel_drops.count(&batch, &self.intake, &mut drops_log);
                     }
                     return;
                 }
@@ -114,6 +128,31 @@ impl UdpReceiver {
             let peer = peer.unwrap_or(UNNAMED_PEER);
             handle_datagram(datagram, peer, &self.intake, self.otlp.as_ref(), log);
         }
+    }
+}
+
+/// The kernel's drop counter as last counted: each batch adds what it grew by.
+#[derive(Debug, Default)]
+struct KernelDrops {
+    counted: u32,
+}
+
+impl KernelDrops {
+    fn count(&mut self, batch: &ReceiveBatch, intake: &Intake, log: &mut RateLimitedLog) {
+        let Some(now) = batch.kernel_drops() else {
+            return;
+        };
+        // The kernel's counter is a wrapping u32.
+        let new = now.wrapping_sub(self.counted);
+        if new == 0 {
+            return;
+        }
+        self.counted = now;
+        intake.counters().add_udp_kernel_dropped(u64::from(new));
+        log.warn(format_args!(
+            "the UDP receive queue was full: the kernel dropped {new} datagrams (the queue is \
+             capped by net.core.rmem_max)"
+        ));
     }
 }
 

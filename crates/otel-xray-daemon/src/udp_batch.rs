@@ -4,6 +4,11 @@
 //! taking them one `recvfrom` at a time cost a system call per segment (13 % of the daemon's
 //! CPU in a UDP flood). One `recvmmsg` takes up to [`RECEIVE_BATCH`] of them. Where the OS
 //! has no `recvmmsg`, one `recvfrom` takes one.
+//!
+//! Datagrams that arrive while the socket's receive queue is full are dropped by the kernel,
+//! before the daemon could count them. On Linux the socket reports its drop counter with each
+//! datagram (`SO_RXQ_OVFL`, see [`report_kernel_drops`]); [`ReceiveBatch::kernel_drops`] has
+//! the newest value, so those drops are counted too.
 
 use std::io;
 use std::net::SocketAddr;
@@ -27,6 +32,8 @@ pub(crate) struct ReceiveBatch {
     buffers: Vec<u8>,
     /// Length and sender of each datagram of the last call, in arrival order.
     received: Vec<(usize, Option<SocketAddr>)>,
+    /// The socket's drop counter as of the newest datagram that carried it.
+    kernel_drops: Option<u32>,
 }
 
 impl ReceiveBatch {
@@ -34,7 +41,16 @@ impl ReceiveBatch {
         ReceiveBatch {
             buffers: vec![0; RECEIVE_BATCH * SLOT_BYTES],
             received: Vec::with_capacity(RECEIVE_BATCH),
+            kernel_drops: None,
         }
+    }
+
+    /// How many datagrams the kernel has dropped on this socket since it was created, as
+    /// of the newest datagram received that reported it (the counter wraps at `u32::MAX`).
+    /// `None` until one did: the counter is only sent once it is not zero, and only where
+    /// [`report_kernel_drops`] could turn it on.
+    pub(crate) fn kernel_drops(&self) -> Option<u32> {
+        self.kernel_drops
     }
 
     /// Takes what is waiting on `socket`, up to [`RECEIVE_BATCH`] datagrams, without
@@ -50,12 +66,17 @@ impl ReceiveBatch {
         use std::io::IoSliceMut;
         use std::os::fd::AsRawFd;
 
-        let ReceiveBatch { buffers, received } = self;
+        let ReceiveBatch {
+            buffers,
+            received,
+            kernel_drops,
+        } = self;
         received.clear();
         // Made per call: the headers hold raw pointers (not `Send`), and the receiver's
-        // future must be. Three small allocations per call, against a system call saved per
+        // future must be. Four small allocations per call, against a system call saved per
         // datagram.
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(RECEIVE_BATCH, None);
+        let mut headers =
+            MultiHeaders::<SockaddrStorage>::preallocate(RECEIVE_BATCH, drop_counter_room());
         let mut slots: Vec<[IoSliceMut<'_>; 1]> = buffers
             .chunks_mut(SLOT_BYTES)
             .map(|slot| [IoSliceMut::new(slot)])
@@ -67,7 +88,22 @@ impl ReceiveBatch {
             MsgFlags::empty(),
             None,
         )?;
-        received.extend(messages.map(|m| (m.bytes, m.address.as_ref().and_then(socket_address))));
+        for message in messages {
+            received.push((
+                message.bytes,
+                message.address.as_ref().and_then(socket_address),
+            ));
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            if let Ok(controls) = message.cmsgs() {
+                for control in controls {
+                    if let nix::sys::socket::ControlMessageOwned::RxqOvfl(n) = control {
+                        *kernel_drops = Some(n);
+                    }
+                }
+            }
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        let _ = kernel_drops;
         Ok(received.len())
     }
 
@@ -95,6 +131,35 @@ impl ReceiveBatch {
     }
 }
 
+/// Asks the kernel to attach the socket's drop counter to each datagram (`SO_RXQ_OVFL`).
+/// `Ok(false)` where the OS has no such report.
+///
+/// The counter rides on datagrams that made it into the queue, so drops are seen when the
+/// next datagram after them is received, not before.
+pub(crate) fn report_kernel_drops(socket: &socket2::Socket) -> io::Result<bool> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::RxqOvfl, &1)?;
+        Ok(true)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    {
+        let _ = socket;
+        Ok(false)
+    }
+}
+
+/// Each message's room for control data: the drop counter, where the OS reports it.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn drop_counter_room() -> Option<Vec<u8>> {
+    Some(nix::cmsg_space!(u32))
+}
+
+#[cfg(any(target_os = "freebsd", target_os = "netbsd"))]
+fn drop_counter_room() -> Option<Vec<u8>> {
+    None
+}
+
 #[cfg(any(
     target_os = "linux",
     target_os = "android",
@@ -112,6 +177,7 @@ impl std::fmt::Debug for ReceiveBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ReceiveBatch")
             .field("received", &self.received)
+            .field("kernel_drops", &self.kernel_drops)
             .finish_non_exhaustive()
     }
 }
@@ -154,5 +220,44 @@ mod tests {
             assert_eq!(datagram.len(), *size, "datagram {i}");
             assert!(datagram.iter().all(|b| *b == i as u8));
         }
+    }
+
+    /// Everything sent is either received or in the kernel's drop counter.
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[tokio::test]
+    async fn datagrams_the_kernel_dropped_are_reported_by_the_next_one() {
+        use socket2::{Domain, Protocol, Socket, Type};
+
+        const SENT: usize = 300;
+        let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
+        // The smallest queue the kernel allows: a few datagrams.
+        socket.set_recv_buffer_size(1).unwrap();
+        assert!(report_kernel_drops(&socket).unwrap());
+        socket.set_nonblocking(true).unwrap();
+        socket
+            .bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+            .unwrap();
+        let socket = UdpSocket::from_std(socket.into()).unwrap();
+        let to = socket.local_addr().unwrap();
+        let sender = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut batch = ReceiveBatch::new();
+
+        // Nobody receives while they are sent: the queue overflows.
+        for _ in 0..SENT - 1 {
+            sender.send_to(&[7; 1000], to).unwrap();
+        }
+        let mut received = 0;
+        while let Ok(n) = batch.receive(&socket) {
+            received += n;
+        }
+        assert!(
+            received < SENT - 1,
+            "the queue overflowed ({received} received)"
+        );
+        // The drops after the last queued datagram ride on the next one.
+        sender.send_to(&[7; 1000], to).unwrap();
+        received += batch.receive(&socket).unwrap();
+        let dropped = batch.kernel_drops().expect("the drop counter came with it");
+        assert_eq!(received + dropped as usize, SENT);
     }
 }

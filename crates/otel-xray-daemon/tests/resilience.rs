@@ -97,12 +97,14 @@ fn overload_spills_over_within_the_buffer_and_accounts_for_everything() {
             "{{\"format\":\"json\",\"version\":1}}\n{}",
             document(&trace, 1, 700)
         );
-        tokio::task::spawn_blocking(move || {
+        let socket = tokio::task::spawn_blocking(move || {
             let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-            for _ in 0..DATAGRAMS {
-                // A full socket buffer is the kernel's drop, not the daemon's: keep going.
-                let _ = socket.send_to(datagram.as_bytes(), udp);
-            }
+            // A full receive queue is the kernel's drop, counted apart: keep going. What the
+            // sending side refuses (an error here) was never sent.
+            let sent = (0..DATAGRAMS)
+                .filter(|_| socket.send_to(datagram.as_bytes(), udp).is_ok())
+                .count() as u64;
+            (socket, datagram, sent)
         })
         .await
         .unwrap();
@@ -117,11 +119,23 @@ fn overload_spills_over_within_the_buffer_and_accounts_for_everything() {
             }
             last = now;
         }
+        // The kernel reports its drops with the next datagram it queues: one more, into the
+        // empty queue, brings the count of those after the last one received.
+        let (socket, datagram, sent) = socket;
+        socket.send_to(datagram.as_bytes(), udp).unwrap();
+        wait_until(&daemon.counters, |c| c.received_total() > last).await;
         let report = daemon.stop().await;
         watcher.abort();
         let c = report.counters;
         let received = c.received_total();
-        assert!(received > 0 && received <= DATAGRAMS, "{c:?}");
+        assert!(received > 0 && received <= DATAGRAMS + 1, "{c:?}");
+        if cfg!(target_os = "linux") {
+            assert_eq!(
+                received + c.udp_kernel_dropped,
+                sent + 1,
+                "every datagram sent was received or counted as dropped by the kernel: {c:?}"
+            );
+        }
         assert!(
             c.spillover > 0,
             "a 3 MB buffer cannot hold the burst: {c:?}"

@@ -75,6 +75,7 @@ async fn telemetry_records_and_metrics_carry_the_counters() {
         "xray_daemon_received_total{source=\"daemon_udp\"} 4",
         "xray_daemon_rejected_total{source=\"daemon_udp\",reason=\"invalid_document\"} 1",
         "xray_daemon_spillover_total 0",
+        "xray_daemon_udp_kernel_dropped_total 0",
         "xray_daemon_sent_total 0",
         "xray_daemon_buffer_capacity_bytes ",
         "# TYPE xray_daemon_received_total counter",
