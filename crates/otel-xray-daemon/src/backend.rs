@@ -48,6 +48,8 @@ pub struct Backend {
     pub region: String,
     /// Base URL of the X-Ray API (no trailing `/`), where the sampling proxy forwards to.
     pub endpoint: String,
+    /// The HTTP proxy outgoing calls go through, if any.
+    pub(crate) proxy: Option<ProxyRoute>,
 }
 
 impl Backend {
@@ -57,8 +59,9 @@ impl Backend {
         counters: Arc<DaemonCounters>,
     ) -> Result<Backend, BackendError> {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(client) = proxied_http_client(config.proxy_address.as_deref())? {
-            loader = loader.http_client(client);
+        let proxy = ProxyRoute::choose(config.proxy_address.as_deref());
+        if let Some(route) = &proxy {
+            loader = loader.http_client(proxied_http_client(route)?);
         }
         if let Some(region) = &config.region {
             loader = loader.region(Region::new(region.clone()));
@@ -104,6 +107,7 @@ impl Backend {
             sdk,
             region,
             endpoint,
+            proxy,
         })
     }
 }
@@ -112,40 +116,74 @@ impl Backend {
 /// endpoints are link-local, a proxy would reach its own (or none).
 const LINK_LOCAL: &str = "169.254.0.0/16,fd00:ec2::254,fd00:ec2::23";
 
-/// The HTTP client for every AWS SDK call (X-Ray, STS) when a proxy is set, as the X-Ray
-/// daemon has it: `ProxyAddress` for all traffic, else `HTTPS_PROXY` from the environment for
-/// HTTPS. Link-local addresses and `NO_PROXY` go direct. `None`: the SDK's default client.
-fn proxied_http_client(proxy_address: Option<&str>) -> Result<Option<pool::Client>, BackendError> {
-    let env = |names: [&str; 2]| {
-        names
-            .iter()
-            .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-    };
-    let direct = match env(["NO_PROXY", "no_proxy"]) {
-        Some(no_proxy) => format!("{LINK_LOCAL},{no_proxy}"),
-        None => LINK_LOCAL.to_owned(),
-    };
-    let (proxy, shown) = match (proxy_address, env(["HTTPS_PROXY", "https_proxy"])) {
-        (Some(url), _) => (ProxyConfig::all(url), url.to_owned()),
-        (None, Some(url)) => (
-            ProxyConfig::https(url.as_str()),
-            format!("HTTPS_PROXY {url}"),
-        ),
-        (None, None) => return Ok(None),
-    };
-    let failed = |reason: String| BackendError::Proxy {
-        proxy: shown.clone(),
-        reason,
+/// The HTTP proxy the daemon's outgoing calls go through, as the X-Ray daemon picks it:
+/// `ProxyAddress` for all traffic, else `HTTPS_PROXY` from the environment for HTTPS.
+/// Link-local addresses and `NO_PROXY` go direct.
+#[derive(Debug, Clone)]
+pub(crate) struct ProxyRoute {
+    /// The proxy's URL.
+    pub(crate) url: String,
+    /// Where it came from, for errors and logs (`http://proxy:3128` or `HTTPS_PROXY …`).
+    pub(crate) shown: String,
+    /// `HTTPS_PROXY` applies to HTTPS only; `ProxyAddress` to everything.
+    pub(crate) https_only: bool,
+    /// The hosts and networks called directly (`NO_PROXY` format).
+    pub(crate) direct: String,
+}
+
+impl ProxyRoute {
+    /// The route for `proxy_address` (`-p` / `ProxyAddress`) and the environment; `None`
+    /// when neither names a proxy.
+    pub(crate) fn choose(proxy_address: Option<&str>) -> Option<ProxyRoute> {
+        let env = |names: [&str; 2]| {
+            names
+                .iter()
+                .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        };
+        let direct = match env(["NO_PROXY", "no_proxy"]) {
+            Some(no_proxy) => format!("{LINK_LOCAL},{no_proxy}"),
+            None => LINK_LOCAL.to_owned(),
+        };
+        let (url, shown, https_only) = match (proxy_address, env(["HTTPS_PROXY", "https_proxy"])) {
+            (Some(url), _) => (url.to_owned(), url.to_owned(), false),
+            (None, Some(url)) => (url.clone(), format!("HTTPS_PROXY {url}"), true),
+            (None, None) => return None,
+        };
+        Some(ProxyRoute {
+            url,
+            shown,
+            https_only,
+            direct,
+        })
+    }
+
+    fn error(&self, reason: impl ToString) -> BackendError {
+        BackendError::Proxy {
+            proxy: self.shown.clone(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// The HTTP client for every AWS SDK call (X-Ray, STS) through `route`.
+fn proxied_http_client(route: &ProxyRoute) -> Result<pool::Client, BackendError> {
+    let proxy = if route.https_only {
+        ProxyConfig::https(route.url.as_str())
+    } else {
+        ProxyConfig::all(route.url.as_str())
     };
     let pool = pool::ConnectionPool::builder()
-        .proxy_config(proxy.map_err(|e| failed(e.to_string()))?.no_proxy(direct))
+        .proxy_config(
+            proxy
+                .map_err(|e| route.error(e))?
+                .no_proxy(route.direct.as_str()),
+        )
         .tls_provider(tls::Provider::Rustls(
             tls::rustls_provider::CryptoMode::AwsLc,
         ))
         .build_https()
-        .map_err(|e| failed(e.to_string()))?;
-    let client = pool::Client::new(&pool).map_err(|e| failed(e.to_string()))?;
-    Ok(Some(client))
+        .map_err(|e| route.error(e))?;
+    pool::Client::new(&pool).map_err(|e| route.error(e))
 }
 
 /// Counts every failed attempt of every X-Ray call (retries included) by kind.

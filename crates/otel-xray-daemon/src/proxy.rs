@@ -2,6 +2,10 @@
 //! `/SamplingTargets` here unsigned; the request is signed with SigV4 (signing name `xray`)
 //! and sent to the X-Ray API, and the answer — status, content type and body — goes back
 //! unchanged. Anything else gets 404. An X-Ray that cannot be reached gets 502.
+//!
+//! Like the daemon's other calls, the requests go through the HTTP proxy of `ProxyAddress`
+//! (or `HTTPS_PROXY` for an HTTPS endpoint, `NO_PROXY` respected): through a `CONNECT`
+//! tunnel, as HTTPS through a proxy always goes.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,14 +16,16 @@ use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::{Client, ResponseFuture};
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
 use otel_xray_exporter::XraySigner;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::backend::{classify_error, Backend};
+use crate::backend::{classify_error, Backend, ProxyRoute};
 use crate::counters::{BackendErrorKind, DaemonCounters};
 
 /// The paths the X-Ray SDKs use (the X-Ray API's own paths).
@@ -30,7 +36,7 @@ const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the proxy forwards with.
 struct Upstream {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Forwarder,
     backend: Backend,
     counters: Arc<DaemonCounters>,
     /// `None` when the AWS config has no credentials provider (each request then gets 502).
@@ -62,12 +68,7 @@ impl SamplingProxy {
         counters: Arc<DaemonCounters>,
     ) -> std::io::Result<SamplingProxy> {
         let listener = TcpListener::bind(address).await?;
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = Forwarder::new(&backend.endpoint, backend.proxy.as_ref())?;
         let signer = backend
             .sdk
             .credentials_provider()
@@ -96,6 +97,60 @@ impl SamplingProxy {
             async move { handle(&upstream, req).await }
         });
         crate::http_server::serve("sampling proxy", self.listener, handler, stop).await;
+    }
+}
+
+/// The HTTP client to X-Ray: direct, or through a `CONNECT` tunnel of the proxy.
+// One per daemon: the size of the variants does not matter.
+#[allow(clippy::large_enum_variant)]
+enum Forwarder {
+    Direct(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Tunnelled(Client<TunnelConnector, Full<Bytes>>),
+}
+
+/// TLS to X-Ray, inside a `CONNECT` tunnel, over a connection to the proxy (itself HTTP or
+/// HTTPS).
+type TunnelConnector = HttpsConnector<Tunnel<HttpsConnector<HttpConnector>>>;
+
+impl Forwarder {
+    /// The client for `endpoint`, through `proxy` unless the proxy does not apply to it (an
+    /// `http://` endpoint with `HTTPS_PROXY`, a `NO_PROXY` host).
+    fn new(endpoint: &str, proxy: Option<&ProxyRoute>) -> std::io::Result<Forwarder> {
+        // HTTPS or HTTP to X-Ray, and (through the tunnel) to the proxy itself.
+        let connector = || -> std::io::Result<_> {
+            Ok(hyper_rustls::HttpsConnectorBuilder::new()
+                .with_native_roots()?
+                .https_or_http()
+                .enable_http1())
+        };
+        let client = Client::builder(TokioExecutor::new());
+        let intercept = proxy.and_then(|route| {
+            let matcher = Matcher::builder().no(route.direct.as_str());
+            let matcher = if route.https_only {
+                matcher.https(route.url.as_str())
+            } else {
+                matcher.all(route.url.as_str())
+            };
+            let uri: http::Uri = endpoint.parse().ok()?;
+            matcher.build().intercept(&uri)
+        });
+        Ok(match intercept {
+            None => Forwarder::Direct(client.build(connector()?.build())),
+            Some(intercept) => {
+                let mut tunnel = Tunnel::new(intercept.uri().clone(), connector()?.build());
+                if let Some(auth) = intercept.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                Forwarder::Tunnelled(client.build(connector()?.wrap_connector(tunnel)))
+            }
+        })
+    }
+
+    fn request(&self, request: Request<Full<Bytes>>) -> ResponseFuture {
+        match self {
+            Forwarder::Direct(client) => client.request(request),
+            Forwarder::Tunnelled(client) => client.request(request),
+        }
     }
 }
 

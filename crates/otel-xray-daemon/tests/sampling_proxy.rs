@@ -6,30 +6,9 @@
 mod fake_xray;
 mod support;
 
-use bytes::Bytes;
 use fake_xray::{client_for, eventually, rule, FakeXray};
-use http_body_util::{BodyExt, Full};
 use otel_xray_sampler::XrayRemoteSampler;
-use support::{args, Running};
-
-/// An unsigned POST, as the X-Ray SDKs send to the daemon: (status, content type, body).
-async fn post(url: &str, body: &str) -> (u16, String, Bytes) {
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http::<Full<Bytes>>();
-    let request = http::Request::post(url)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap();
-    let response = client.request(request).await.expect("request answered");
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
-    (status, content_type, bytes)
-}
+use support::{args, post, Running};
 
 /// botocore's verdict on each signed request the fake received.
 fn botocore_verdicts(fake: &FakeXray) -> Vec<serde_json::Value> {

@@ -7,8 +7,9 @@
 //! path — a typo must not silently fall back to a default — and does not stop the daemon, so
 //! a file written for a newer daemon still starts.
 //!
-//! The keys about the network: `ProxyAddress` (`-p`) is used for every AWS SDK call (as is
-//! `HTTPS_PROXY` without it); `NoVerifySSL: true` is not honoured — certificates are always
+//! The keys about the network: `ProxyAddress` (`-p`) is used for every AWS SDK call and the
+//! sampling proxy's requests (as is `HTTPS_PROXY` without it); `NoVerifySSL: true` is not
+//! honoured — certificates are always
 //! verified — and `Logging.LogRotation` is left to logrotate: both are reported at startup
 //! with what to do instead ([`DaemonConfig::warnings`]).
 //!
@@ -261,17 +262,13 @@ fn proxy_url(value: &str) -> Result<String, ConfigError> {
     Ok(url)
 }
 
-/// The startup note for `ProxyAddress`: which connections do not go through it.
-fn direct_connections(proxy: &str, otlp_endpoint: bool) -> String {
-    let also = if otlp_endpoint {
-        " and --otlp-endpoint exports"
-    } else {
-        ""
-    };
+/// The startup note for `ProxyAddress` with `--otlp-endpoint`: those exports do not go
+/// through it.
+fn otlp_endpoint_direct(proxy: &str) -> String {
     format!(
-        "ProxyAddress {proxy}: PutTraceSegments, PutTelemetryRecords and the credential calls go \
-         through it; the sampling proxy's requests (GetSamplingRules, SamplingTargets){also} \
-         still connect to X-Ray directly"
+        "ProxyAddress {proxy}: PutTraceSegments, PutTelemetryRecords, the sampling proxy's \
+         requests and the credential calls go through it; --otlp-endpoint exports still \
+         connect directly"
     )
 }
 
@@ -324,8 +321,8 @@ impl DaemonConfig {
             .or(empty_none(file.proxy_address))
             .map(|p| proxy_url(&p))
             .transpose()?;
-        if let Some(proxy) = &proxy_address {
-            warnings.push(direct_connections(proxy, otlp_endpoint.is_some()));
+        if let (Some(proxy), Some(_)) = (&proxy_address, &otlp_endpoint) {
+            warnings.push(otlp_endpoint_direct(proxy));
         }
         if file.no_verify_ssl == Some(true) {
             warnings.push(NO_VERIFY_SSL.to_owned());
