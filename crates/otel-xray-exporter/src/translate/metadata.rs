@@ -85,13 +85,13 @@ pub(crate) fn make_metadata<'a>(
     if is_segment && config.resource_in_metadata {
         // Sorted, so the same resource always gives the same document (diffable
         // CLI output, stable tests).
-        for (k, metadata_key, v) in res.sorted() {
+        for (k, metadata_key, v, redacted) in res.sorted(config) {
             if selected.resource_keys.contains(&k)
                 || matches!(v, Value::String(s) if s.as_str().is_empty())
             {
                 continue;
             }
-            let value = if config.is_redacted(k) {
+            let value = if redacted {
                 tally.redactions += 1;
                 EntryValue::Str(Cow::Borrowed(REDACTED))
             } else {
