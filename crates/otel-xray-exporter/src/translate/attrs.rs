@@ -158,11 +158,6 @@ impl<'a> SpanAttrs<'a> {
         self.str(k).filter(|s| !s.is_empty())
     }
 
-    /// Any scalar as text (ports may be ints or strings).
-    pub(crate) fn text(&self, k: SpanKey) -> Option<Cow<'a, str>> {
-        value_text(self.get(k)?)
-    }
-
     /// An integer, also from a numeric string or whole float.
     pub(crate) fn int(&self, k: SpanKey) -> Option<i64> {
         value_int(self.get(k)?)
