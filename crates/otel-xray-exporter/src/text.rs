@@ -8,6 +8,9 @@ use crate::translate_stats::TranslationCounts;
 pub const TRUNCATION_MARK: char = '…';
 
 /// `s` cut to at most `max_chars` chars (the last being [`TRUNCATION_MARK`]).
+// The common case, a string whose bytes alone fit, is inlined: callers then
+// keep the string where it is instead of moving it through a call and back.
+#[inline]
 pub(crate) fn truncate<'a>(
     s: Cow<'a, str>,
     max_chars: usize,
@@ -16,6 +19,15 @@ pub(crate) fn truncate<'a>(
     if s.len() <= max_chars {
         return s;
     }
+    truncate_chars(s, max_chars, tally)
+}
+
+/// [`truncate`] for a string with more bytes than `max_chars`.
+fn truncate_chars<'a>(
+    s: Cow<'a, str>,
+    max_chars: usize,
+    tally: &mut TranslationCounts,
+) -> Cow<'a, str> {
     let Some((cut, _)) = s.char_indices().nth(max_chars.saturating_sub(1)) else {
         return s;
     };

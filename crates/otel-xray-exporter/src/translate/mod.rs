@@ -228,8 +228,9 @@ impl Translator {
         resource: &Resource,
         buf: &mut Vec<u8>,
     ) -> Result<Translated, TranslateError> {
-        self.resources
-            .with(resource, |res| self.translate_prepared(span, res, buf))
+        self.resources.with(resource, &self.config, |res| {
+            self.translate_prepared(span, res, buf)
+        })
     }
 
     /// [`Translator::translate_into`] for every span of `batch`, in order,
@@ -243,7 +244,7 @@ impl Translator {
         buf: &mut Vec<u8>,
         mut each: impl FnMut(&SpanData, Result<Translated, TranslateError>, &[u8]),
     ) {
-        self.resources.with(resource, |res| {
+        self.resources.with(resource, &self.config, |res| {
             for span in batch {
                 let outcome = self.translate_prepared(span, res, buf);
                 each(span, outcome, buf);

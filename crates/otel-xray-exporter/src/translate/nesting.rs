@@ -93,7 +93,7 @@ impl Translator {
         resource: &Resource,
         mut failed: impl FnMut(&SpanData, TranslateError),
     ) -> NestedBatch {
-        self.resources.with(resource, |res| {
+        self.resources.with(resource, &self.config, |res| {
             let mut nodes: Vec<Node<'_>> = Vec::with_capacity(batch.len());
             for span in batch {
                 let mut tally = TranslationCounts::default();

@@ -26,6 +26,7 @@ use opentelemetry_sdk::Resource;
 
 use super::attrs::value_text;
 use super::keys::{resource_key, ResourceKey, RESOURCE_KEYS, RESOURCE_PREFIX};
+use crate::TranslatorConfig;
 
 /// How many resources a translator keeps prepared.
 pub(crate) const CACHED_RESOURCES: usize = 4;
@@ -104,25 +105,36 @@ impl<'a> ResourceAttrs<'a> {
 
     /// Every attribute, sorted by key: the SDK keeps them in a hash map, and the
     /// same resource must always give the same document. Each comes with its
-    /// metadata key, `otel.resource.` + key, which a prepared resource holds
-    /// ready: joining and re-checking it per span was about 6 % of translating a
-    /// segment (callgrind, `benches/translate.rs` `http_server_no_events`).
-    pub(crate) fn sorted(&self) -> impl Iterator<Item = (&'a str, Cow<'a, str>, &'a Value)> {
+    /// metadata key, `otel.resource.` + key, and whether `config` redacts it,
+    /// which a prepared resource holds ready: joining and re-checking the key
+    /// per span was about 6 % of translating a segment, the redaction check
+    /// another 1.5 % (callgrind, `benches/translate.rs` `http_server_no_events`).
+    /// A prepared resource was prepared with `config`: each translator has its
+    /// own cache ([`ResourceCache::with`]).
+    pub(crate) fn sorted(
+        &self,
+        config: &TranslatorConfig,
+    ) -> impl Iterator<Item = (&'a str, Cow<'a, str>, &'a Value, bool)> {
         let (prepared, scanned) = match &self.found {
             Found::Prepared(p) => (
-                Some(
-                    p.sorted
-                        .iter()
-                        .zip(&p.metadata_keys)
-                        .map(|((k, v), m)| (k.as_str(), Cow::Borrowed(m.as_str()), v)),
-                ),
+                Some(p.sorted.iter().zip(&p.metadata_keys).zip(&p.redacted).map(
+                    |(((k, v), m), redacted)| (k.as_str(), Cow::Borrowed(m.as_str()), v, *redacted),
+                )),
                 None,
             ),
             Found::Scanned(_) => {
                 let mut all: Vec<_> = self
                     .resource
                     .iter()
-                    .map(|(k, v)| (k.as_str(), Cow::Owned(metadata_key(k.as_str())), v))
+                    .map(|(k, v)| {
+                        let key = k.as_str();
+                        (
+                            key,
+                            Cow::Owned(metadata_key(key)),
+                            v,
+                            config.is_redacted(key),
+                        )
+                    })
                     .collect();
                 all.sort_unstable_by(|a, b| a.0.cmp(b.0));
                 (None, Some(all.into_iter()))
@@ -143,6 +155,9 @@ struct Prepared {
     sorted: Vec<(Key, Value)>,
     /// Per attribute of `sorted`, its metadata key ([`metadata_key`]).
     metadata_keys: Vec<String>,
+    /// Per attribute of `sorted`, whether the translator's configuration
+    /// redacts it.
+    redacted: Vec<bool>,
     /// Per attribute in the resource's iteration order, its index in `sorted`.
     order: Vec<usize>,
     /// Per known key, its index in `sorted` (`usize::MAX` when absent).
@@ -151,7 +166,7 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn new(resource: &Resource) -> Prepared {
+    fn new(resource: &Resource, config: &TranslatorConfig) -> Prepared {
         // Each attribute with its place in the resource's iteration order.
         let mut attrs: Vec<(usize, Key, Value)> = resource
             .iter()
@@ -174,10 +189,15 @@ impl Prepared {
             .iter()
             .map(|(k, _)| metadata_key(k.as_str()))
             .collect();
+        let redacted = sorted
+            .iter()
+            .map(|(k, _)| config.is_redacted(k.as_str()))
+            .collect();
         let mut p = Prepared {
             resource: resource.clone(),
             sorted,
             metadata_keys,
+            redacted,
             order,
             found,
             origin: None,
@@ -267,9 +287,12 @@ impl fmt::Debug for ResourceCache {
 impl ResourceCache {
     /// Calls `f` with the attributes of `resource`, from the cache when it is
     /// free; a translation on another thread holding it makes this one scan.
+    /// `config` is the configuration of the translator that owns this cache
+    /// (always the same one: a reconfigured translator gets a new cache).
     pub(crate) fn with<T>(
         &self,
         resource: &Resource,
+        config: &TranslatorConfig,
         f: impl for<'r> FnOnce(&ResourceAttrs<'r>) -> T,
     ) -> T {
         let mut slots = match self.slots.try_lock() {
@@ -285,7 +308,7 @@ impl ResourceCache {
         }
         let at = match slots.entries.iter().position(|p| p.is_for(resource)) {
             Some(i) => i,
-            None => slots.insert(Prepared::new(resource)),
+            None => slots.insert(Prepared::new(resource, config)),
         };
         f(&ResourceAttrs::prepared(&slots.entries[at]))
     }
