@@ -30,8 +30,14 @@ concurrency=${4:-4}
 
 # The release profile is the shipped binary's (fat LTO, one codegen unit): a cold build takes
 # about 30 minutes on a busy 2-core machine, an incremental one about 13.
-cargo build -j2 --release -p otel-xray-cli --bin otel-xray
 target=${CARGO_TARGET_DIR:-target}/release
+# OTEL_XRAY: an `otel-xray` binary built otherwise (another profile, another commit), for
+# comparisons; the figures to publish are the release profile's.
+daemon=${OTEL_XRAY:-}
+if [ -z "$daemon" ]; then
+  cargo build -j2 --release -p otel-xray-cli --bin otel-xray
+  daemon=$target/otel-xray
+fi
 # DAEMON_LOAD: a daemon_load binary built otherwise (a release build of the example builds the
 # dev-dependencies in release too: about an hour on a busy 2-core machine).
 load=${DAEMON_LOAD:-}
@@ -52,8 +58,9 @@ pin_collector=() pin_load=()
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
   pin_collector=(taskset -c 0) pin_load=(taskset -c 1)
 fi
-udp=127.0.0.1:42000 grpc=127.0.0.1:44317
-ours=("${pin_collector[@]}" "$target/otel-xray" daemon -o -n us-east-1 --endpoint '{SINK}'
+# BENCH_UDP / BENCH_GRPC: other ports, where another run may hold these.
+udp=${BENCH_UDP:-127.0.0.1:42000} grpc=${BENCH_GRPC:-127.0.0.1:44317}
+ours=("${pin_collector[@]}" "$daemon" daemon -o -n us-east-1 --endpoint '{SINK}'
   -b "$udp" -t "$udp" --otlp-grpc "$grpc" --otlp-http 127.0.0.1:0)
 theirs=("${pin_collector[@]}" "$rotel" start --otlp-grpc-endpoint "$grpc"
   --otlp-http-endpoint 127.0.0.1:44318 --exporter aws-xray --xray-exporter-region us-east-1
@@ -76,8 +83,10 @@ run ours otlp "$grpc" "$requests" "$spans" "$concurrency" -- "${ours[@]}"
 run rotel otlp "$grpc" "$requests" "$spans" "$concurrency" -- "${theirs[@]}"
 echo "load after: $(uptime)"
 
-strip -o "$target/otel-xray.stripped" "$target/otel-xray"
-size=$(stat -c %s "$target/otel-xray.stripped")
+stripped=$(mktemp)
+strip -o "$stripped" "$daemon"
+size=$(stat -c %s "$stripped")
+rm -f "$stripped"
 
 # One figure of one run: `get RUN KEY`.
 get() { grep "^$1 " <<<"$results" | tr ' ' '\n' | sed -n "s/^$2=//p"; }

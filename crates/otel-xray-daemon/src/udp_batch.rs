@@ -122,6 +122,18 @@ impl ReceiveBatch {
         Ok(1)
     }
 
+    /// Whether the last [`receive`](Self::receive) took everything that was waiting: it
+    /// took fewer datagrams than it had room for. Always `false` where one `recvfrom` takes
+    /// one datagram, as that says nothing about what is left.
+    pub(crate) fn emptied_queue(&self) -> bool {
+        cfg!(any(
+            target_os = "linux",
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "netbsd"
+        )) && self.received.len() < RECEIVE_BATCH
+    }
+
     /// The datagrams of the last [`receive`](Self::receive) and their senders.
     pub(crate) fn datagrams(&self) -> impl Iterator<Item = (&[u8], Option<SocketAddr>)> {
         self.buffers
@@ -206,8 +218,10 @@ mod tests {
         }
         let mut seen = Vec::new();
         let mut calls = Vec::new();
+        let mut emptied = Vec::new();
         while seen.len() < sizes.len() {
             calls.push(batch.receive(&socket).unwrap());
+            emptied.push(batch.emptied_queue());
             for (datagram, peer) in batch.datagrams() {
                 assert_eq!(peer, Some(sender.local_addr().unwrap()));
                 seen.push(datagram.to_vec());
@@ -215,6 +229,8 @@ mod tests {
         }
         if cfg!(target_os = "linux") {
             assert_eq!(calls, vec![RECEIVE_BATCH, sizes.len() - RECEIVE_BATCH]);
+            // A full batch may have left datagrams behind; the short one took the rest.
+            assert_eq!(emptied, vec![false, true]);
         }
         for (i, (datagram, size)) in seen.iter().zip(&sizes).enumerate() {
             assert_eq!(datagram.len(), *size, "datagram {i}");

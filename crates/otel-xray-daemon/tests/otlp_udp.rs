@@ -71,6 +71,13 @@ async fn lambda_frames_become_segments_with_their_annotations() {
     let buffer = ingest.intake().buffer();
     let batch = buffer.next_batch(10).await;
     assert_eq!(batch.documents.len(), 3);
+    // The buffer's bound holds for the memory really held, not only for the bytes written.
+    let held: usize = batch.documents.iter().map(Vec::capacity).sum();
+    assert!(
+        held <= batch.charge(),
+        "documents hold {held} bytes, charged {}",
+        batch.charge()
+    );
     let docs: Vec<serde_json::Value> = batch
         .documents
         .iter()

@@ -171,6 +171,10 @@ impl OtlpIngest {
         quoted: &mut usize,
     ) {
         self.intake.received(source, conversion.span_count() as u64);
+        // One buffer to write into; each document is copied out at its size. Handing the
+        // buffer itself on (and starting a fresh 2 KiB one per span) kept up to three times
+        // the bytes the segment buffer charges for a document in memory until it was sent,
+        // so a full buffer held far more than its configured size.
         let mut buf = Vec::with_capacity(2048);
         for group in &conversion.groups {
             for span in &group.spans {
@@ -179,9 +183,8 @@ impl OtlpIngest {
                     .translate_into(span, &group.resource, &mut buf)
                 {
                     Ok(_) => {
-                        let document = std::mem::replace(&mut buf, Vec::with_capacity(2048));
                         // Spillover is counted by the buffer.
-                        if self.intake.offer(document) == Offer::Spilled {
+                        if self.intake.offer(buf.to_vec()) == Offer::Spilled {
                             outcome.spilled += 1;
                         }
                     }

@@ -1,17 +1,15 @@
 //! One PutTraceSegments call of at most 50 documents, with the re-sends of its
 //! retryable `UnprocessedTraceSegments`.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use aws_sdk_xray::config::retry::RetryConfig;
-use aws_sdk_xray::config::timeout::TimeoutConfig;
 use aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_xray::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_xray::types::UnprocessedTraceSegment;
 
-use super::remaining;
 use crate::delivery_stats::DropReason;
 use crate::transport::{spans_in, DeliveryTally, Document};
 
@@ -83,9 +81,18 @@ impl Ledger {
     }
 }
 
-/// Counts the attempts the SDK makes for one call (first try + its retries).
-#[derive(Debug, Clone, Default)]
-struct AttemptCounter(Arc<AtomicU32>);
+tokio::task_local! {
+    /// The attempts the SDK has made for the PutTraceSegments call this task is awaiting
+    /// (first try + its retries), counted by [`AttemptCounter`].
+    static ATTEMPTS: Cell<u32>;
+}
+
+/// Counts each attempt of a call in [`ATTEMPTS`]. It is part of the client's configuration,
+/// built once: the SDK runs interceptors inside the call's future, so the count lands in
+/// the task that awaits the call. A per-call interceptor would need a per-call
+/// configuration override, which the SDK resolves and merges on every call.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AttemptCounter;
 
 impl Intercept for AttemptCounter {
     fn name(&self) -> &'static str {
@@ -98,7 +105,9 @@ impl Intercept for AttemptCounter {
         _runtime_components: &RuntimeComponents,
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        // Outside `ATTEMPTS.scope` (a call made by someone else with this client's
+        // configuration) there is nothing to count into.
+        let _ = ATTEMPTS.try_with(|n| n.set(n.get() + 1));
         Ok(())
     }
 }
@@ -257,25 +266,18 @@ impl Call {
         let mut resends = 0u32;
         loop {
             let n = spans_in(&pending);
-            let attempts = AttemptCounter::default();
-            let result = self
+            let call = self
                 .client
                 .put_trace_segments()
                 .set_trace_segment_documents(Some(pending.iter().map(|d| d.text.clone()).collect()))
-                .customize()
-                .config_override(
-                    aws_sdk_xray::config::Builder::default()
-                        .retry_config(self.retry.clone())
-                        .timeout_config(
-                            TimeoutConfig::builder()
-                                .operation_timeout(remaining(self.deadline))
-                                .build(),
-                        ),
-                )
-                .interceptor(attempts.clone())
-                .send()
+                .send();
+            let (made, result) = ATTEMPTS
+                .scope(Cell::new(0), async {
+                    let result = call.await;
+                    (ATTEMPTS.with(Cell::get), result)
+                })
                 .await;
-            let made = u64::from(attempts.0.load(Ordering::Relaxed));
+            let made = u64::from(made);
             self.ledger().retried(made.saturating_sub(1) * n);
             let unprocessed = match result {
                 Ok(out) => out.unprocessed_trace_segments().to_vec(),

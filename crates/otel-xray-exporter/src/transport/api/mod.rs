@@ -5,8 +5,12 @@
 //! * Throttling (`ThrottledException`, 429), 5xx, timeouts of one attempt and
 //!   connection errors are retried by the SDK's own standard retry strategy
 //!   (`RetryConfig`: exponential backoff with full jitter, a retry-quota token
-//!   bucket, a maximum number of attempts). The exporter's deadline is passed
-//!   down as the SDK's operation timeout, so a call never outlives the export.
+//!   bucket, a maximum number of attempts). Every call of an export runs under
+//!   the export's deadline: what is not settled by then is counted as dropped
+//!   for `Timeout` and the calls are abandoned, so none outlives the export.
+//! * The client is configured once (retry policy, attempt counting), not per
+//!   call: a per-call configuration override made the SDK resolve and merge a
+//!   configuration layer on every PutTraceSegments call.
 //! * `UnprocessedTraceSegments` come back in a *successful* response, where the
 //!   SDK cannot help: documents whose error code says a retry can succeed are
 //!   re-sent alone, with the same backoff parameters, inside the same attempt
@@ -154,19 +158,28 @@ impl Shared {
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .take();
-                match source {
-                    Some(ClientSource::Client(c)) => Ok(c),
-                    Some(ClientSource::SdkConfig(cfg)) => Ok(aws_sdk_xray::Client::new(&cfg)),
+                let client = match source {
+                    Some(ClientSource::Client(c)) => c,
+                    Some(ClientSource::SdkConfig(cfg)) => aws_sdk_xray::Client::new(&cfg),
                     Some(ClientSource::LoadDefaults) => {
                         let cfg =
                             aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
                         if cfg.region().is_none() {
                             return Err("no AWS region configured (set AWS_REGION)".to_owned());
                         }
-                        Ok(aws_sdk_xray::Client::new(&cfg))
+                        aws_sdk_xray::Client::new(&cfg)
                     }
-                    None => Err("the X-Ray client source was already consumed".to_owned()),
-                }
+                    None => return Err("the X-Ray client source was already consumed".to_owned()),
+                };
+                // The given client's configuration (endpoint, credentials, HTTP client,
+                // interceptors) with this transport's retry policy and attempt counter.
+                let config = client
+                    .config()
+                    .to_builder()
+                    .retry_config(self.retry.clone())
+                    .interceptor(chunk::AttemptCounter)
+                    .build();
+                Ok(aws_sdk_xray::Client::from_conf(config))
             })
             .await
             .clone()
@@ -277,11 +290,4 @@ async fn run_all(
         }
         l.close(DropReason::Timeout);
     }
-}
-
-/// Seconds left before `deadline`, never zero (the SDK rejects a zero timeout).
-fn remaining(deadline: Instant) -> Duration {
-    deadline
-        .saturating_duration_since(Instant::now())
-        .max(Duration::from_millis(1))
 }
