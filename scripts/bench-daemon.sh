@@ -91,8 +91,11 @@ rm -f "$stripped"
 # One figure of one run: `get RUN KEY`.
 get() { grep "^$1 " <<<"$results" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# A figure that is missing or not a number (a run that failed) is "not measured", never met.
 verdict() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {
-  ok = (op == ">=") ? (v >= t) : (v <= t); print (ok ? "met" : "MISSED") }'; }
+  if (v !~ /^[0-9]+([.][0-9]+)?$/ || t !~ /^[0-9]+([.][0-9]+)?$/ || (op == "<=" && v == 0)) {
+    print "NOT MEASURED"; exit }
+  ok = (op == ">=") ? (v + 0 >= t + 0) : (v + 0 <= t + 0); print (ok ? "met" : "MISSED") }'; }
 
 cat <<REPORT
 
