@@ -15,7 +15,7 @@ use http::header::{CONTENT_TYPE, HOST};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
+use hyper_rustls::{ConfigBuilderExt, HttpsConnector};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::{Client, ResponseFuture};
@@ -116,12 +116,17 @@ impl Forwarder {
     /// The client for `endpoint`, through `proxy` unless the proxy does not apply to it (an
     /// `http://` endpoint with `HTTPS_PROXY`, a `NO_PROXY` host).
     fn new(endpoint: &str, proxy: Option<&ProxyRoute>) -> std::io::Result<Forwarder> {
+        // The system's root certificates, read once: the tunnelled client has two TLS
+        // layers (X-Ray, and the proxy itself when it is `https://`).
+        let tls = rustls::ClientConfig::builder()
+            .with_native_roots()?
+            .with_no_client_auth();
         // HTTPS or HTTP to X-Ray, and (through the tunnel) to the proxy itself.
-        let connector = || -> std::io::Result<_> {
-            Ok(hyper_rustls::HttpsConnectorBuilder::new()
-                .with_native_roots()?
+        let connector = || {
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls.clone())
                 .https_or_http()
-                .enable_http1())
+                .enable_http1()
         };
         let client = Client::builder(TokioExecutor::new());
         let intercept = proxy.and_then(|route| {
@@ -135,13 +140,13 @@ impl Forwarder {
             matcher.build().intercept(&uri)
         });
         Ok(match intercept {
-            None => Forwarder::Direct(client.build(connector()?.build())),
+            None => Forwarder::Direct(client.build(connector().build())),
             Some(intercept) => {
-                let mut tunnel = Tunnel::new(intercept.uri().clone(), connector()?.build());
+                let mut tunnel = Tunnel::new(intercept.uri().clone(), connector().build());
                 if let Some(auth) = intercept.basic_auth() {
                     tunnel = tunnel.with_auth(auth.clone());
                 }
-                Forwarder::Tunnelled(client.build(connector()?.wrap_connector(tunnel)))
+                Forwarder::Tunnelled(client.build(connector().wrap_connector(tunnel)))
             }
         })
     }
