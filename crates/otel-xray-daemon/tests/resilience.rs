@@ -97,7 +97,7 @@ fn overload_spills_over_within_the_buffer_and_accounts_for_everything() {
             "{{\"format\":\"json\",\"version\":1}}\n{}",
             document(&trace, 1, 700)
         );
-        let socket = tokio::task::spawn_blocking(move || {
+        let (socket, datagram, sent) = tokio::task::spawn_blocking(move || {
             let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
             // A full receive queue is the kernel's drop, counted apart: keep going. What the
             // sending side refuses (an error here) was never sent.
@@ -121,7 +121,6 @@ fn overload_spills_over_within_the_buffer_and_accounts_for_everything() {
         }
         // The kernel reports its drops with the next datagram it queues: one more, into the
         // empty queue, brings the count of those after the last one received.
-        let (socket, datagram, sent) = socket;
         socket.send_to(datagram.as_bytes(), udp).unwrap();
         wait_until(&daemon.counters, |c| c.received_total() > last).await;
         let report = daemon.stop().await;
