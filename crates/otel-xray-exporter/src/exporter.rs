@@ -338,6 +338,8 @@ impl XrayExporterBuilder {
     /// PutTraceSegments through a given client (for example one whose
     /// `endpoint_url` points at a test server). Its retry policy is replaced by
     /// the exporter's; its timeouts stay, and the export timeout bounds every call.
+    /// Its interceptors stay too; the exporter adds two of its own, which count
+    /// attempts and write the PutTraceSegments request body.
     #[cfg(feature = "api")]
     pub fn with_xray_client(self, client: aws_sdk_xray::Client) -> Self {
         self.choose(Choice::Api(crate::transport::api::ClientSource::Client(

@@ -38,6 +38,39 @@ fn documents_arrive_byte_for_byte_in_calls_of_fifty() {
     assert_eq!((s.sent, s.retried, s.dropped_total()), (137, 0, 0));
 }
 
+/// The request body is written by the exporter, not the SDK (`transport/api/body.rs`): every
+/// character a JSON string must escape, and some it need not, survive the trip.
+#[test]
+fn documents_with_every_kind_of_escape_arrive_intact() {
+    let moto = MotoServer::start();
+    let exporter = moto_exporter(&moto);
+    let texts = [
+        r#"quote " backslash \ slash / "#,
+        "controls \u{0}\u{1}\u{8}\u{c}\u{1f} tab\t newline\n return\r",
+        "non-ASCII é ß 漢字 😀, line separator \u{2028}, DEL \u{7f}",
+        r#"a document inside: {"name":"x","id":"\"y\""}"#,
+    ];
+    let docs: Vec<String> = (0..texts.len() as u64)
+        .map(|i| {
+            let mut v: serde_json::Value = serde_json::from_str(&document(i, 0)).unwrap();
+            v["metadata"]["default"]["text"] = texts[i as usize].into();
+            v["annotations"] = serde_json::json!({ "text": texts[i as usize] });
+            v.to_string()
+        })
+        .collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let report = rt.block_on(exporter.send_documents(docs.clone()));
+    assert_eq!((report.sent, report.rejected, report.dropped), (4, 0, 0));
+
+    let reader = client(&moto.endpoint_url());
+    let stored = rt.block_on(stored_documents(&reader, &trace_ids(&docs)));
+    assert_eq!(stored.len(), docs.len());
+    for d in &docs {
+        let v: serde_json::Value = serde_json::from_str(d).unwrap();
+        assert_eq!(stored[v["id"].as_str().unwrap()], v);
+    }
+}
+
 #[test]
 fn a_document_moto_rejects_is_counted_under_its_code() {
     let moto = MotoServer::start();

@@ -20,6 +20,7 @@
 //!   awaited from the SDK's batch-processor thread (no runtime) and from inside
 //!   a tokio application alike.
 
+mod body;
 mod chunk;
 
 use std::fmt;
@@ -172,12 +173,14 @@ impl Shared {
                     None => return Err("the X-Ray client source was already consumed".to_owned()),
                 };
                 // The given client's configuration (endpoint, credentials, HTTP client,
-                // interceptors) with this transport's retry policy and attempt counter.
+                // interceptors) with this transport's retry policy, attempt counter and
+                // body writer.
                 let config = client
                     .config()
                     .to_builder()
                     .retry_config(self.retry.clone())
                     .interceptor(chunk::AttemptCounter)
+                    .interceptor(body::SegmentsBody)
                     .build();
                 Ok(aws_sdk_xray::Client::from_conf(config))
             })
