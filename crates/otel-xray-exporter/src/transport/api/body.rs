@@ -32,9 +32,23 @@ struct PutTraceSegmentsBody<'a> {
 
 /// Writes the body of `documents`.
 pub(crate) fn write_body(documents: &[String]) -> Result<Vec<u8>, sonic_rs::Error> {
-    sonic_rs::to_vec(&PutTraceSegmentsBody {
-        trace_segment_documents: documents,
-    })
+    let mut body = Vec::with_capacity(body_capacity(documents));
+    sonic_rs::to_writer(
+        &mut body,
+        &PutTraceSegmentsBody {
+            trace_segment_documents: documents,
+        },
+    )?;
+    Ok(body)
+}
+
+/// Room for the body of `documents` in one allocation: the text, a quarter more for escapes
+/// (a segment document's quotes, about one byte in eight, each become two bytes), each
+/// string's quotes and comma, and the frame. Left to grow from empty, a 50-document body
+/// took a dozen reallocations, each copying what was written so far.
+fn body_capacity(documents: &[String]) -> usize {
+    let text: usize = documents.iter().map(String::len).sum();
+    text + text / 4 + 3 * documents.len() + r#"{"TraceSegmentDocuments":[]}"#.len()
 }
 
 /// The body [`SegmentsBody`] wrote for the call in progress, from serialisation to the
@@ -113,6 +127,21 @@ mod tests {
         // Compact, as the SDK writes it: nothing outside the strings but the structure.
         assert!(body.starts_with(br#"{"TraceSegmentDocuments":[""#));
         assert!(body.ends_with(br#"",""]}"#));
+    }
+
+    #[test]
+    fn a_typical_body_is_written_in_one_allocation() {
+        // 50 documents as the X-Ray SDKs write them (the daemon benchmark's datagram body).
+        let document = r#"{"name":"checkout","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1478293361.271,"end_time":1478293361.449,"http":{"request":{"method":"POST","url":"https://shop.example/checkout","client_ip":"78.255.233.48","user_agent":"Mozilla/5.0"},"response":{"status":201,"content_length":312}},"annotations":{"order":"A-17","customer_tier":"gold"},"aws":{"xray":{"sdk":"X-Ray for Python","sdk_version":"2.14.0"}},"service":{"version":"1.4.2"},"origin":"AWS::ECS::Container"}"#;
+        let documents = vec![document.to_owned(); 50];
+        let body = write_body(&documents).unwrap();
+        assert_eq!(body.capacity(), body_capacity(&documents), "the body grew");
+        assert!(
+            body.len() > body.capacity() * 9 / 10,
+            "{} of {}",
+            body.len(),
+            body.capacity()
+        );
     }
 
     #[test]
