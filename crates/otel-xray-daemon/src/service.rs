@@ -310,6 +310,11 @@ fn otlp_ingest(
     if let OtlpEndpoint::Url(url) = endpoint {
         builder = builder.with_endpoint(url.clone());
     }
+    // `ProxyAddress` carries every call of the daemon's; without it the exporter follows
+    // `HTTPS_PROXY` / `NO_PROXY`, as the SDK client does.
+    if let Some(proxy) = &config.proxy_address {
+        builder = builder.with_proxy(proxy.clone());
+    }
     let exporter = builder
         .build()
         .map_err(|e| DaemonError::OtlpEndpoint(e.to_string()))?;

@@ -132,6 +132,35 @@ async fn forwarded_spans_sent_refused_and_dropped_are_counted_and_shown() {
     assert_balanced(&report.counters);
 }
 
+/// `ProxyAddress` carries the `--otlp-endpoint` exports too, in a `CONNECT` tunnel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_spans_go_through_the_proxy_address() {
+    let sink = EndpointSink::start(|_| Answer::Accept).await;
+    let proxy = otel_xray_testkit::HttpProxy::start().await;
+    let mut daemon_args = args("http://127.0.0.1:9");
+    daemon_args.otlp_endpoint = Some(sink.url());
+    daemon_args.proxy_address = Some(proxy.url().to_owned());
+    let daemon = Running::start(daemon_args).await;
+
+    export(daemon.otlp_grpc.expect("OTLP/gRPC"), batch(1))
+        .await
+        .unwrap();
+    sink.wait_for_requests(1, WAIT).await;
+    let sent = |c: &CountersSnapshot| c.otlp_endpoint.as_ref().map_or(0, |o| o.delivery.sent);
+    assert_eq!(
+        sent(&wait_until(&daemon.counters, |c| sent(c) == 3).await),
+        3
+    );
+    let authority = sink.url();
+    let authority = authority
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap();
+    assert_eq!(proxy.seen(), vec![format!("CONNECT {authority}")]);
+    daemon.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_forwarder_answers_resource_exhausted_and_counts_the_spans() {
     // The first export is held at the endpoint: its 3 spans fill the forwarder's room.

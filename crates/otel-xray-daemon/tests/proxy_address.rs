@@ -6,94 +6,17 @@
 mod fake_xray;
 mod support;
 
-use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
-
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use otel_xray_testkit::MotoServer;
+use otel_xray_testkit::{HttpProxy, MotoServer};
 use support::{
     args, document, post, send_framed, stored_documents, trace_id, wait_until, xray_client, Running,
 };
 
-/// An HTTP proxy: sends absolute-form requests (`POST http://host/path`) on, and tunnels
-/// `CONNECT host:port`; keeps each request's method and target.
-async fn forwarding_proxy() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let keep = seen.clone();
-    let upstream =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http::<Full<Bytes>>();
-    tokio::spawn(async move {
-        loop {
-            let (stream, _) = listener.accept().await.unwrap();
-            let (keep, upstream) = (keep.clone(), upstream.clone());
-            let service =
-                hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
-                    let (keep, upstream) = (keep.clone(), upstream.clone());
-                    async move {
-                        keep.lock()
-                            .unwrap()
-                            .push(format!("{} {}", req.method(), req.uri()));
-                        if req.method() == http::Method::CONNECT {
-                            return Ok::<_, Infallible>(tunnel(req));
-                        }
-                        let (mut parts, body) = req.into_parts();
-                        parts.headers.remove("proxy-connection");
-                        parts.headers.remove("proxy-authorization");
-                        let body = body.collect().await.unwrap().to_bytes();
-                        let answer = match upstream
-                            .request(http::Request::from_parts(parts, Full::new(body)))
-                            .await
-                        {
-                            Ok(answer) => {
-                                let (parts, body) = answer.into_parts();
-                                let body = body.collect().await.unwrap().to_bytes();
-                                http::Response::from_parts(parts, Full::new(body))
-                            }
-                            Err(e) => http::Response::builder()
-                                .status(502)
-                                .body(Full::new(Bytes::from(e.to_string())))
-                                .unwrap(),
-                        };
-                        Ok::<_, Infallible>(answer)
-                    }
-                });
-            tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                    .with_upgrades(),
-            );
-        }
-    });
-    (url, seen)
-}
-
-/// Answers a `CONNECT` with 200 and then relays bytes both ways to its target.
-fn tunnel(req: http::Request<hyper::body::Incoming>) -> http::Response<Full<Bytes>> {
-    let target = req.uri().authority().map(|a| a.to_string());
-    let Some(target) = target else {
-        let mut answer = http::Response::new(Full::new(Bytes::from("CONNECT needs host:port")));
-        *answer.status_mut() = http::StatusCode::BAD_REQUEST;
-        return answer;
-    };
-    tokio::spawn(async move {
-        let client = hyper::upgrade::on(req).await.unwrap();
-        let mut server = tokio::net::TcpStream::connect(target).await.unwrap();
-        let mut client = hyper_util::rt::TokioIo::new(client);
-        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-    });
-    http::Response::new(Full::new(Bytes::new()))
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn segments_reach_xray_through_the_proxy_address() {
     let moto = MotoServer::start();
-    let (proxy, seen) = forwarding_proxy().await;
+    let proxy = HttpProxy::start().await;
     let mut daemon_args = args(&moto.endpoint_url());
-    daemon_args.proxy_address = Some(proxy.clone());
+    daemon_args.proxy_address = Some(proxy.url().to_owned());
     let daemon = Running::start(daemon_args).await;
 
     let trace = trace_id();
@@ -104,14 +27,15 @@ async fn segments_reach_xray_through_the_proxy_address() {
         counters.sent,
         1,
         "{counters:?}, through the proxy: {:?}",
-        seen.lock().unwrap()
+        proxy.seen()
     );
 
     let target = format!("POST {}/TraceSegments", moto.endpoint_url());
-    let through_proxy = seen.lock().unwrap().clone();
+    let through_proxy = proxy.seen();
     assert!(
         through_proxy.contains(&target),
-        "PutTraceSegments did not go through {proxy}: {through_proxy:?}"
+        "PutTraceSegments did not go through {}: {through_proxy:?}",
+        proxy.url()
     );
     let stored = stored_documents(&xray_client(&moto.endpoint_url()), &trace, |d| {
         !d.is_empty()
@@ -126,9 +50,9 @@ async fn segments_reach_xray_through_the_proxy_address() {
 async fn sampling_requests_are_tunnelled_through_the_proxy_address() {
     // moto has no sampling rules: the sampler's fake X-Ray answers them.
     let fake = fake_xray::FakeXray::start(vec![fake_xray::rule("checkout", 10, 0.25, 3)]).await;
-    let (proxy, seen) = forwarding_proxy().await;
+    let proxy = HttpProxy::start().await;
     let mut daemon_args = args(&format!("http://{}", fake.addr));
-    daemon_args.proxy_address = Some(proxy.clone());
+    daemon_args.proxy_address = Some(proxy.url().to_owned());
     let daemon = Running::start(daemon_args).await;
 
     let (status, _, body) = post(&format!("http://{}/GetSamplingRules", daemon.tcp), "{}").await;
@@ -139,11 +63,12 @@ async fn sampling_requests_are_tunnelled_through_the_proxy_address() {
         rules["SamplingRuleRecords"][0]["SamplingRule"]["RuleName"], "checkout",
         "{rules}"
     );
-    let through_proxy = seen.lock().unwrap().clone();
+    let through_proxy = proxy.seen();
     assert_eq!(
         through_proxy,
         vec![format!("CONNECT {}", fake.addr)],
-        "GetSamplingRules did not go through {proxy}"
+        "GetSamplingRules did not go through {}",
+        proxy.url()
     );
     assert_eq!(daemon.counters.snapshot().proxied, 1);
     daemon.stop().await;

@@ -12,11 +12,17 @@
 //!   test without ever waiting unbounded; [`WAIT`] is the bound tests share.
 //! * [`send_framed`] sends a segment document as the X-Ray SDKs do; with the `xray` feature,
 //!   [`moto_xray_client`] and [`stored_documents`] read back what moto holds.
+//! * With the `proxy` feature, [`HttpProxy`] is a forwarding and tunnelling HTTP proxy on
+//!   loopback.
 
+#[cfg(feature = "proxy")]
+mod http_proxy;
 mod process;
 pub mod spans;
 mod xray;
 
+#[cfg(feature = "proxy")]
+pub use http_proxy::HttpProxy;
 pub use process::{output_bounded, wait_bounded, TempFile, WAIT};
 #[cfg(feature = "xray")]
 pub use xray::{moto_xray_client, stored_documents};

@@ -262,16 +262,6 @@ fn proxy_url(value: &str) -> Result<String, ConfigError> {
     Ok(url)
 }
 
-/// The startup note for `ProxyAddress` with `--otlp-endpoint`: those exports do not go
-/// through it.
-fn otlp_endpoint_direct(proxy: &str) -> String {
-    format!(
-        "ProxyAddress {proxy}: PutTraceSegments, PutTelemetryRecords, the sampling proxy's \
-         requests and the credential calls go through it; --otlp-endpoint exports still \
-         connect directly"
-    )
-}
-
 impl DaemonConfig {
     /// Resolves the command line (and the `-c` file it names) into a configuration.
     pub fn from_args(args: &DaemonArgs) -> Result<DaemonConfig, ConfigError> {
@@ -321,9 +311,6 @@ impl DaemonConfig {
             .or(empty_none(file.proxy_address))
             .map(|p| proxy_url(&p))
             .transpose()?;
-        if let (Some(proxy), Some(_)) = (&proxy_address, &otlp_endpoint) {
-            warnings.push(otlp_endpoint_direct(proxy));
-        }
         if file.no_verify_ssl == Some(true) {
             warnings.push(NO_VERIFY_SSL.to_owned());
         }

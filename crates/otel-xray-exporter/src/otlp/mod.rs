@@ -30,6 +30,7 @@
 //! [`DeliveryCounters`](crate::DeliveryCounters), counted in spans.
 
 #[cfg(feature = "api")]
+mod connection;
 mod destination;
 mod lambda;
 mod limits;
@@ -51,6 +52,7 @@ use tokio::sync::{oneshot, Semaphore};
 use crate::collector::ConflictPolicy;
 use crate::delivery_stats::{DeliveryCounters, DropReason};
 use crate::exporter::DEFAULT_EXPORT_TIMEOUT;
+use connection::ProxyChoice;
 use limits::Limits;
 use pipeline::Pipeline;
 use request::Planned;
@@ -103,6 +105,13 @@ pub enum OtlpBuildError {
         /// What is wrong with it.
         reason: String,
     },
+    /// The proxy given to `with_proxy` is not an `http://` or `https://` URL
+    /// with a host.
+    #[error("invalid proxy {proxy:?}: must be an absolute http:// or https:// URL")]
+    InvalidProxy {
+        /// The proxy given.
+        proxy: String,
+    },
     /// The exporter's runtime or TLS roots could not be set up.
     #[error("exporter could not start: {0}")]
     Io(#[from] std::io::Error),
@@ -118,6 +127,7 @@ pub struct XrayOtlpExporterBuilder {
     export_timeout: Duration,
     max_concurrent_requests: usize,
     conflict_policy: ConflictPolicy,
+    proxy: ProxyChoice,
 }
 
 impl XrayOtlpExporterBuilder {
@@ -163,6 +173,34 @@ impl XrayOtlpExporterBuilder {
         self
     }
 
+    /// Sends every request through this HTTP proxy (`http://host:port`, with
+    /// `user:password@` for basic authentication, or an `https://` proxy), in a
+    /// `CONNECT` tunnel: TLS to the endpoint runs inside it.
+    ///
+    /// Without it the environment decides, as for curl and the AWS CLI:
+    /// `HTTPS_PROXY` for an `https://` endpoint (`HTTP_PROXY` for `http://`),
+    /// unless `NO_PROXY` lists the endpoint's host.
+    ///
+    /// ```
+    /// use otel_xray_exporter::otlp::XrayOtlpExporter;
+    ///
+    /// let exporter = XrayOtlpExporter::builder()
+    ///     .with_region("eu-west-1")
+    ///     .with_proxy("http://proxy.internal:3128")
+    ///     .build()?;
+    /// # Ok::<(), otel_xray_exporter::otlp::OtlpBuildError>(())
+    /// ```
+    pub fn with_proxy(mut self, url: impl Into<String>) -> Self {
+        self.proxy = ProxyChoice::Url(url.into());
+        self
+    }
+
+    /// Connects to the endpoint directly, even when `HTTPS_PROXY` names a proxy.
+    pub fn without_proxy(mut self) -> Self {
+        self.proxy = ProxyChoice::Direct;
+        self
+    }
+
     /// What the annotation rewrite does when `aws.xray.annotation.<key>` and a
     /// plain `<key>` disagree (default [`ConflictPolicy::KeepBoth`]).
     pub fn with_conflict_policy(mut self, policy: ConflictPolicy) -> Self {
@@ -193,6 +231,11 @@ impl XrayOtlpExporterBuilder {
                 "must be an absolute http:// or https:// URL".into(),
             ));
         }
+        if let Err(proxy) = self.proxy.check() {
+            return Err(OtlpBuildError::InvalidProxy {
+                proxy: proxy.to_owned(),
+            });
+        }
         let counters = DeliveryCounters::new();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -207,6 +250,7 @@ impl XrayOtlpExporterBuilder {
                 self.region,
                 self.sdk_config,
                 self.compression,
+                &self.proxy,
                 counters.clone(),
             )?
         };
@@ -275,6 +319,7 @@ impl XrayOtlpExporter {
             export_timeout: DEFAULT_EXPORT_TIMEOUT,
             max_concurrent_requests: DEFAULT_MAX_CONCURRENT_REQUESTS,
             conflict_policy: ConflictPolicy::default(),
+            proxy: ProxyChoice::default(),
         }
     }
 

@@ -10,15 +10,12 @@ use bytes::Bytes;
 use http::header::{CONTENT_ENCODING, CONTENT_TYPE, HOST, RETRY_AFTER, USER_AGENT};
 use http::{HeaderValue, Request, StatusCode, Uri};
 use http_body_util::{BodyExt, Full};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 
+use super::connection::{HttpClient, ProxyChoice};
 use super::Compression;
 use crate::delivery_stats::{DeliveryCounters, DropReason};
 use crate::sigv4::XraySigner;
@@ -51,7 +48,7 @@ pub(crate) struct Resolved {
 
 /// Everything needed to put one request on the wire.
 pub(crate) struct Sender {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HttpClient,
     endpoint: Uri,
     host: HeaderValue,
     region_override: Option<String>,
@@ -69,6 +66,7 @@ impl std::fmt::Debug for Sender {
             .field("endpoint", &self.endpoint)
             .field("region_override", &self.region_override)
             .field("compression", &self.compression)
+            .field("through_proxy", &self.client.is_tunnelled())
             .finish_non_exhaustive()
     }
 }
@@ -79,14 +77,10 @@ impl Sender {
         region_override: Option<String>,
         sdk_config: Option<SdkConfig>,
         compression: Compression,
+        proxy: &ProxyChoice,
         counters: DeliveryCounters,
     ) -> std::io::Result<Sender> {
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = HttpClient::new(&endpoint, proxy)?;
         let authority = endpoint.authority().map(|a| a.as_str()).unwrap_or_default();
         let host = HeaderValue::from_str(authority)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
