@@ -40,7 +40,8 @@ fn intake(c: &mut Criterion) {
                 let Body::Segment(document) = classify_body(body) else {
                     unreachable!("a JSON document")
                 };
-                assert_eq!(intake.offer(document.to_vec()), Offer::Accepted);
+                let document = std::str::from_utf8(document).expect("UTF-8");
+                assert_eq!(intake.offer(document.to_owned()), Offer::Accepted);
             }
             runtime.block_on(async {
                 while !intake.buffer().is_empty() {

@@ -12,8 +12,8 @@
 //!
 //! let counters = Arc::new(DaemonCounters::new());
 //! let buffer = SegmentBuffer::new(3 * 1024 * 1024, counters.clone());
-//! assert_eq!(buffer.offer(br#"{"id":"70de5b6f19ff9a0a"}"#.to_vec()), Offer::Accepted);
-//! assert_eq!(buffer.offer(vec![b' '; 4 * 1024 * 1024]), Offer::Spilled);
+//! assert_eq!(buffer.offer(r#"{"id":"70de5b6f19ff9a0a"}"#.to_owned()), Offer::Accepted);
+//! assert_eq!(buffer.offer(" ".repeat(4 * 1024 * 1024)), Offer::Spilled);
 //! assert_eq!(counters.snapshot().spillover, 1);
 //! ```
 
@@ -31,7 +31,7 @@ pub const MIN_BUFFER_MB: u64 = 3;
 
 /// What is charged per document besides its bytes (the queue entry), so that a flood of tiny
 /// documents is bounded too.
-const PER_DOCUMENT_OVERHEAD: usize = std::mem::size_of::<Vec<u8>>();
+const PER_DOCUMENT_OVERHEAD: usize = std::mem::size_of::<String>();
 
 /// What [`SegmentBuffer::offer`] did with a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +48,7 @@ pub enum Offer {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Taken {
     /// The documents, oldest first.
-    pub documents: Vec<Vec<u8>>,
+    pub documents: Vec<String>,
     charge: usize,
 }
 
@@ -66,7 +66,7 @@ impl Taken {
 
 #[derive(Debug)]
 struct Queue {
-    documents: VecDeque<Vec<u8>>,
+    documents: VecDeque<String>,
     bytes: usize,
     closed: bool,
     /// How many waiting documents wake the waiting sender; `usize::MAX` while none waits.
@@ -110,12 +110,13 @@ impl SegmentBuffer {
         }
     }
 
-    /// Queues one serialised segment document (JSON, UTF-8) without ever waiting.
+    /// Queues one serialised segment document (JSON text) without ever waiting. A `String`,
+    /// so the sender hands it to PutTraceSegments as it is, without checking its UTF-8 again.
     ///
     /// Returns [`Offer::Spilled`] — and counts the document as spillover — when it does not
     /// fit in what is left of the buffer, or after [`close`](Self::close). The caller counts
     /// the unit as received beforehand ([`DaemonCounters::add_received`]); nothing else.
-    pub fn offer(&self, document: Vec<u8>) -> Offer {
+    pub fn offer(&self, document: String) -> Offer {
         let cost = document.len() + PER_DOCUMENT_OVERHEAD;
         let wake;
         {
@@ -174,7 +175,7 @@ impl SegmentBuffer {
                     waiting >= max || q.closed || deadline.is_some_and(|d| d <= Instant::now());
                 if waiting > 0 && filled {
                     q.wake_at = usize::MAX;
-                    let documents: Vec<Vec<u8>> = q.documents.drain(..waiting.min(max)).collect();
+                    let documents: Vec<String> = q.documents.drain(..waiting.min(max)).collect();
                     let charge = documents
                         .iter()
                         .map(|d| d.len() + PER_DOCUMENT_OVERHEAD)
@@ -286,7 +287,7 @@ mod tests {
 
     #[test]
     fn bounded_by_bytes_and_spillover_counted() {
-        let doc = vec![b'x'; 1000];
+        let doc = "x".repeat(1000);
         let cost = 1000 + PER_DOCUMENT_OVERHEAD;
         let (b, c) = buffer(cost * 3 + 50);
         for _ in 0..3 {
@@ -294,8 +295,8 @@ mod tests {
         }
         assert_eq!(b.offer(doc.clone()), Offer::Spilled);
         // A smaller one that fits still goes in: the bound is bytes, not documents.
-        assert_eq!(b.offer(vec![b'y'; 10]), Offer::Accepted);
-        assert_eq!(b.offer(vec![b'y'; 10]), Offer::Spilled);
+        assert_eq!(b.offer("y".repeat(10)), Offer::Accepted);
+        assert_eq!(b.offer("y".repeat(10)), Offer::Spilled);
         assert_eq!(b.used_bytes(), cost * 3 + 10 + PER_DOCUMENT_OVERHEAD);
         let s = c.snapshot();
         assert_eq!((s.buffered, s.spillover), (4, 2));
@@ -305,19 +306,19 @@ mod tests {
     async fn drains_in_order_and_frees_space() {
         let (b, _) = buffer(10 * (1 + PER_DOCUMENT_OVERHEAD));
         for i in 0..5u8 {
-            assert_eq!(b.offer(vec![i]), Offer::Accepted);
+            assert_eq!(b.offer(i.to_string()), Offer::Accepted);
         }
         let first = b.next_batch(3).await;
-        assert_eq!(first.documents, vec![vec![0], vec![1], vec![2]]);
+        assert_eq!(first.documents, ["0", "1", "2"]);
         let second = b.next_batch(50).await;
-        assert_eq!(second.documents, vec![vec![3], vec![4]]);
+        assert_eq!(second.documents, ["3", "4"]);
         // Taken is still held until released.
         assert_eq!(b.used_bytes(), 5 * (1 + PER_DOCUMENT_OVERHEAD));
         b.release(first.charge());
         b.release(second.charge());
         assert_eq!(b.used_bytes(), 0);
         b.close();
-        assert_eq!(b.offer(vec![9]), Offer::Spilled);
+        assert_eq!(b.offer("9".to_owned()), Offer::Spilled);
         assert!(b.next_batch(50).await.is_empty());
     }
 
@@ -330,8 +331,8 @@ mod tests {
             async move { b.next_batch(50).await }
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        b.offer(b"doc".to_vec());
-        assert_eq!(waiter.await.unwrap().documents, vec![b"doc".to_vec()]);
+        b.offer("doc".to_owned());
+        assert_eq!(waiter.await.unwrap().documents, ["doc"]);
         let waiter = tokio::spawn({
             let b = b.clone();
             async move { b.next_batch(50).await }
@@ -357,15 +358,15 @@ mod tests {
         let later = Duration::from_millis(10);
         // Too few: what there is, once the fill wait is over.
         for _ in 0..3 {
-            b.offer(b"doc".to_vec());
+            b.offer("doc".to_owned());
         }
         assert_eq!(fill(5, wait).await.unwrap(), (3, wait));
         // Full before the wait is over: at once.
-        b.offer(b"doc".to_vec());
+        b.offer("doc".to_owned());
         let waiter = fill(5, wait);
         tokio::time::sleep(later).await;
         for _ in 0..6 {
-            b.offer(b"doc".to_vec());
+            b.offer("doc".to_owned());
         }
         assert_eq!(waiter.await.unwrap(), (5, later));
         // More than a batch waiting: at once.

@@ -18,7 +18,7 @@ use crate::counters::{DaemonCounters, RejectReason, Source};
 ///
 /// let intake = Intake::with_capacity(3 * 1024 * 1024);
 /// intake.received(Source::OtlpHttp, 2);
-/// assert_eq!(intake.offer(br#"{"name":"checkout"}"#.to_vec()), Offer::Accepted);
+/// assert_eq!(intake.offer(r#"{"name":"checkout"}"#.to_owned()), Offer::Accepted);
 /// intake.reject(Source::OtlpHttp, RejectReason::OtlpUntranslatable, 1);
 /// let snap = intake.counters().snapshot();
 /// assert_eq!(snap.received_total(), snap.buffered + snap.rejected_total());
@@ -53,7 +53,7 @@ impl Intake {
     }
 
     /// Queues one serialised segment document; see [`SegmentBuffer::offer`].
-    pub fn offer(&self, document: Vec<u8>) -> Offer {
+    pub fn offer(&self, document: String) -> Offer {
         self.buffer.offer(document)
     }
 

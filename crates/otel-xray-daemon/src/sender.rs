@@ -185,8 +185,7 @@ async fn run<K: DocumentSink>(
         let options = options.clone();
         let stopping = stopping.clone();
         calls.spawn(async move {
-            let documents = to_strings(taken.documents, &counters);
-            send_batch(&*sink, documents, &counters, &options, stopping).await;
+            send_batch(&*sink, taken.documents, &counters, &options, stopping).await;
             buffer.release(charge);
             drop(slot);
         });
@@ -194,21 +193,6 @@ async fn run<K: DocumentSink>(
         while calls.try_join_next().is_some() {}
     }
     while calls.join_next().await.is_some() {}
-}
-
-/// Documents as strings; the receivers check UTF-8, so a failure here is counted, not hidden.
-fn to_strings(documents: Vec<Vec<u8>>, counters: &DaemonCounters) -> Vec<String> {
-    let mut out = Vec::with_capacity(documents.len());
-    for d in documents {
-        match String::from_utf8(d) {
-            Ok(s) => out.push(s),
-            Err(_) => {
-                tracing::warn!("a buffered document is not UTF-8; dropped");
-                counters.add_settled(0, 0, 1);
-            }
-        }
-    }
-    out
 }
 
 /// The whole batch failed to get through; it will be tried again.
@@ -306,9 +290,9 @@ mod tests {
     async fn batches_of_fifty_and_everything_settled() {
         let intake = Intake::with_capacity(1 << 20);
         for i in 0..120 {
-            intake.offer(format!("{{\"n\":{i}}}").into_bytes());
+            intake.offer(format!("{{\"n\":{i}}}"));
         }
-        intake.offer(b"{\"bad\":1}".to_vec());
+        intake.offer(r#"{"bad":1}"#.to_owned());
         let sink = Arc::new(Recorder::default());
         let sender = Sender::spawn(
             intake.buffer().clone(),
@@ -348,7 +332,7 @@ mod tests {
             options(),
         );
         for i in 0..10 {
-            intake.offer(format!("{{\"n\":{i}}}").into_bytes());
+            intake.offer(format!("{{\"n\":{i}}}"));
         }
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while sink.calls.load(Ordering::Relaxed) < 3 && tokio::time::Instant::now() < deadline {
@@ -371,7 +355,7 @@ mod tests {
             ..Recorder::default()
         });
         for i in 0..70 {
-            intake.offer(format!("{{\"n\":{i}}}").into_bytes());
+            intake.offer(format!("{{\"n\":{i}}}"));
         }
         let sender = Sender::spawn(
             intake.buffer().clone(),

@@ -190,15 +190,15 @@ pub(crate) fn handle_datagram(
     match classify_body(body) {
         Body::Segment(document) => {
             intake.received(Source::DaemonUdp, 1);
-            if !looks_like_document(document) {
+            let Some(document) = as_document(document) else {
                 intake.reject(Source::DaemonUdp, RejectReason::InvalidDocument, 1);
                 log.warn(format_args!(
                     "datagram from {peer} refused: the body is not a JSON object in UTF-8"
                 ));
                 return;
-            }
+            };
             // Spillover is counted by the buffer; nothing to tell a UDP sender.
-            let _ = intake.offer(document.to_vec());
+            let _ = intake.offer(document.to_owned());
         }
         Body::Otlp { kind, payload } => match otlp {
             Some(otlp) => {
@@ -232,13 +232,12 @@ fn otlp_frame(
     ));
 }
 
-/// A cheap shape check of what X-Ray would refuse anyway: UTF-8, and `{ ... }` around it.
-fn looks_like_document(document: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(document) else {
-        return false;
-    };
-    let text = text.trim_ascii();
-    text.starts_with('{') && text.ends_with('}')
+/// The document as text, after a cheap shape check of what X-Ray would refuse anyway: UTF-8,
+/// and `{ ... }` around it.
+fn as_document(document: &[u8]) -> Option<&str> {
+    let text = std::str::from_utf8(document).ok()?;
+    let inner = text.trim_ascii();
+    (inner.starts_with('{') && inner.ends_with('}')).then_some(text)
 }
 
 /// A warning log that says at most one thing per interval and how much it kept quiet.
@@ -289,7 +288,7 @@ mod tests {
 
     const HEADER: &str = "{\"format\":\"json\",\"version\":1}\n";
 
-    fn feed(datagrams: &[Vec<u8>]) -> (CountersSnapshot, Vec<Vec<u8>>) {
+    fn feed(datagrams: &[Vec<u8>]) -> (CountersSnapshot, Vec<String>) {
         let intake = Intake::with_capacity(1 << 20);
         let mut log = RateLimitedLog::new(Duration::from_secs(3600));
         let peer: SocketAddr = "127.0.0.1:9".parse().unwrap();
@@ -308,9 +307,8 @@ mod tests {
 
     #[test]
     fn documents_pass_unchanged_and_bad_ones_are_counted_by_reason() {
-        let segment = br#"{"name":"a","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1.0,"in_progress":true}"#;
-        let mut good = HEADER.as_bytes().to_vec();
-        good.extend_from_slice(segment);
+        let segment = r#"{"name":"a","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1.0,"in_progress":true}"#;
+        let good = format!("{HEADER}{segment}").into_bytes();
         let datagrams = vec![
             good.clone(),
             b"no header at all".to_vec(),
@@ -322,7 +320,7 @@ mod tests {
             format!("{HEADER}T1SCgA=").into_bytes(),
         ];
         let (snap, docs) = feed(&datagrams);
-        assert_eq!(docs, vec![segment.to_vec()]);
+        assert_eq!(docs, [segment]);
         assert_eq!(snap.received[&Source::DaemonUdp], 7);
         assert_eq!(snap.received[&Source::OtlpUdp], 1);
         let r = |s, reason| snap.rejected.get(&(s, reason)).copied().unwrap_or(0);

@@ -136,7 +136,7 @@ async fn a_full_buffer_is_answered_resource_exhausted_and_429() {
     // Segment documents from the daemon port filled the buffer.
     let intake = receivers.ingest.intake();
     intake.received(Source::DaemonUdp, 1);
-    assert_eq!(intake.offer(vec![b' '; 4000]), Offer::Accepted);
+    assert_eq!(intake.offer(" ".repeat(4000)), Offer::Accepted);
     let mut exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
         .with_endpoint(format!("http://{}", receivers.grpc))

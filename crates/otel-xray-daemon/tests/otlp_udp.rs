@@ -72,7 +72,7 @@ async fn lambda_frames_become_segments_with_their_annotations() {
     let batch = buffer.next_batch(10).await;
     assert_eq!(batch.documents.len(), 3);
     // The buffer's bound holds for the memory really held, not only for the bytes written.
-    let held: usize = batch.documents.iter().map(Vec::capacity).sum();
+    let held: usize = batch.documents.iter().map(String::capacity).sum();
     assert!(
         held <= batch.charge(),
         "documents hold {held} bytes, charged {}",
@@ -81,7 +81,7 @@ async fn lambda_frames_become_segments_with_their_annotations() {
     let docs: Vec<serde_json::Value> = batch
         .documents
         .iter()
-        .map(|d| serde_json::from_slice(d).unwrap())
+        .map(|d| serde_json::from_str(d).unwrap())
         .collect();
     for doc in &docs {
         otel_xray_testkit::assert_segment_valid(doc);

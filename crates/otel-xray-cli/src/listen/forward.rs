@@ -38,7 +38,7 @@ impl Forwarder {
     /// Queues one document; a full buffer counts it as failed at once.
     pub fn forward(&self, doc: String) {
         self.intake.received(Source::DaemonUdp, 1);
-        if self.intake.offer(doc.into_bytes()) == Offer::Spilled {
+        if self.intake.offer(doc) == Offer::Spilled {
             eprintln!("forward: buffer full ({QUEUE_BYTES} bytes); document not forwarded");
         }
     }

@@ -179,13 +179,19 @@ impl OtlpIngest {
         let mut buf = Vec::with_capacity(2048);
         for group in &conversion.groups {
             for span in &group.spans {
-                match self
+                // The translator writes JSON from `&str`s: text, checked once here so the
+                // buffer holds it as a `String`.
+                let written = self
                     .translator
                     .translate_into(span, &group.resource, &mut buf)
-                {
-                    Ok(_) => {
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| {
+                        std::str::from_utf8(&buf).map_err(|e| format!("document not UTF-8: {e}"))
+                    });
+                match written {
+                    Ok(document) => {
                         // Spillover is counted by the buffer.
-                        if self.intake.offer(buf.to_vec()) == Offer::Spilled {
+                        if self.intake.offer(document.to_owned()) == Offer::Spilled {
                             outcome.spilled += 1;
                         }
                     }

@@ -78,7 +78,7 @@ impl Receivers {
                 .unwrap_or_else(|_| panic!("only {} of {n} documents arrived", out.len()));
             buffer.release(batch.charge());
             for doc in &batch.documents {
-                out.push(serde_json::from_slice(doc).unwrap());
+                out.push(serde_json::from_str(doc).unwrap());
             }
         }
         assert!(buffer.is_empty(), "more documents than expected");
