@@ -29,8 +29,8 @@
 //! Every span ends up in exactly one of sent, rejected or dropped in
 //! [`DeliveryCounters`](crate::DeliveryCounters), counted in spans.
 
-#[cfg(feature = "api")]
 mod connection;
+#[cfg(feature = "api")]
 mod destination;
 mod lambda;
 mod limits;
