@@ -9,38 +9,15 @@ mod otlp_support;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use opentelemetry_sdk::trace::SpanExporter;
 use otel_xray_exporter::otlp::{OtlpBuildError, XrayOtlpExporter};
 use otel_xray_exporter::DropReason;
-use otel_xray_testkit::HttpProxy;
-use otlp_support::{botocore_mismatches, span, Reply, Secrets, Sink, REGION};
+use otlp_support::{
+    botocore_mismatches, loopback_proxy, span, static_config, Reply, Secrets, Sink,
+};
 
 const KEY: &str = "AKIDPROXYTEST";
 const SECRET: &str = "proxy/secret";
-
-fn config() -> SdkConfig {
-    SdkConfig::builder()
-        .region(Region::new(REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            KEY, SECRET, None, None, "test",
-        )))
-        .behavior_version(BehaviorVersion::latest())
-        .build()
-}
-
-/// The proxy runs on its own runtime, which lives as long as the test holds it.
-fn proxy() -> (tokio::runtime::Runtime, HttpProxy) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let proxy = runtime.block_on(HttpProxy::start());
-    (runtime, proxy)
-}
 
 fn export(exporter: &XrayOtlpExporter, spans: u64) {
     let batch = (0..spans)
@@ -56,10 +33,10 @@ fn export(exporter: &XrayOtlpExporter, spans: u64) {
 #[test]
 fn requests_go_through_the_proxy_in_a_tunnel_and_stay_signed() {
     let sink = Sink::start(|_| Reply::Accept);
-    let (_runtime, proxy) = proxy();
+    let (_runtime, proxy) = loopback_proxy();
     let exporter = XrayOtlpExporter::builder()
         .with_endpoint(sink.url())
-        .with_sdk_config(config())
+        .with_sdk_config(static_config(KEY, SECRET))
         .with_proxy(proxy.url())
         .build()
         .unwrap();
@@ -90,7 +67,7 @@ fn a_proxy_that_is_down_is_a_counted_failure_not_a_direct_call() {
     let closed = format!("http://127.0.0.1:{}", otel_xray_testkit::free_port());
     let exporter = XrayOtlpExporter::builder()
         .with_endpoint(sink.url())
-        .with_sdk_config(config())
+        .with_sdk_config(static_config(KEY, SECRET))
         .with_proxy(closed)
         .with_export_timeout(Duration::from_secs(5))
         .build()

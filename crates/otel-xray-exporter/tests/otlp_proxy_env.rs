@@ -7,25 +7,14 @@ mod otlp_support;
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_credential_types::Credentials;
 use opentelemetry_sdk::trace::SpanExporter;
 use otel_xray_exporter::otlp::{XrayOtlpExporter, XrayOtlpExporterBuilder};
-use otel_xray_testkit::HttpProxy;
-use otlp_support::{span, Reply, Sink, REGION};
+use otlp_support::{loopback_proxy, span, static_config, Reply, Sink};
 
 fn builder(sink: &Sink) -> XrayOtlpExporterBuilder {
-    let config = SdkConfig::builder()
-        .region(Region::new(REGION))
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIDENV", "secret", None, None, "test",
-        )))
-        .behavior_version(BehaviorVersion::latest())
-        .build();
     XrayOtlpExporter::builder()
         .with_endpoint(sink.url())
-        .with_sdk_config(config)
+        .with_sdk_config(static_config("AKIDENV", "secret"))
 }
 
 fn export(exporter: &XrayOtlpExporter, trace: u128) -> u64 {
@@ -41,12 +30,7 @@ fn export(exporter: &XrayOtlpExporter, trace: u128) -> u64 {
 #[test]
 fn the_environment_names_the_proxy_unless_the_builder_says_direct() {
     let sink = Sink::start(|_| Reply::Accept);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let proxy = runtime.block_on(HttpProxy::start());
+    let (_runtime, proxy) = loopback_proxy();
     for name in [
         "HTTPS_PROXY",
         "https_proxy",

@@ -315,6 +315,31 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// A sampled span `index` of trace `trace`, started `age` ago, lasting 10 ms.
+/// An AWS config for [`REGION`] with static credentials `key` / `secret` (no session token).
+pub fn static_config(key: &str, secret: &str) -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new(key, secret, None, None, "test"),
+            ),
+        )
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .build()
+}
+
+/// A forwarding and tunnelling HTTP proxy on loopback, on its own runtime, which lives as
+/// long as the test holds it.
+pub fn loopback_proxy() -> (tokio::runtime::Runtime, otel_xray_testkit::HttpProxy) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let proxy = runtime.block_on(otel_xray_testkit::HttpProxy::start());
+    (runtime, proxy)
+}
+
 pub fn span(trace: u128, index: u64, age: Duration, attrs: Vec<KeyValue>) -> SpanData {
     let start = SystemTime::now() - age;
     SpanData {
