@@ -38,11 +38,13 @@ if [ -z "$daemon" ]; then
   cargo build -j2 --release -p otel-xray-cli --bin otel-xray
   daemon=$target/otel-xray
 fi
-# DAEMON_LOAD: a daemon_load binary built otherwise (a release build of the example builds the
-# dev-dependencies in release too: about an hour on a busy 2-core machine).
+# DAEMON_LOAD: a daemon_load binary built otherwise. The load generator and the sink must be
+# optimised (the bench profile: no LTO, about 10 minutes cold): a debug build fed the daemon
+# about 40,000 segments/s, so the daemon idled between small gulps and its figure was the
+# load's, not its own (77,000 instead of 107,000 segments per CPU-second, same daemon).
 load=${DAEMON_LOAD:-}
 if [ -z "$load" ]; then
-  cargo build -j2 --release -p otel-xray-daemon --example daemon_load
+  cargo build -j2 --profile bench -p otel-xray-daemon --example daemon_load
   load=$target/examples/daemon_load
 fi
 rotel=$(python3 -c 'import rotel, os; print(os.path.join(os.path.dirname(rotel.__file__), "rotel-agent"))' 2>/dev/null) || {
@@ -77,6 +79,8 @@ run() {
 }
 
 echo "load before: $(uptime)"
+# The daemon asks for a 4 MiB UDP receive queue; the kernel grants at most this.
+echo "net.core.rmem_max: $(cat /proc/sys/net/core/rmem_max 2>/dev/null || echo unknown)"
 run udp udp "$udp" "$udp_segments" -- "${ours[@]}"
 run paced udp-paced "$udp" 10000 10 -- "${ours[@]}"
 run ours otlp "$grpc" "$requests" "$spans" "$concurrency" -- "${ours[@]}"
