@@ -13,6 +13,7 @@ const PROTOS: [&str; 4] = [
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    platform_features()?;
     // `proto` in the crate is a link to the workspace's top-level `proto/`;
     // `cargo package` follows it, so a packaged crate has its own copy.
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("proto");
@@ -24,5 +25,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(false)
         .compile_fds(descriptors)?;
+    Ok(())
+}
+
+/// Names, once, what the UDP receiver (`src/udp_batch.rs`) may use on the target OS:
+/// `recvmmsg` (many datagrams per system call) and `rxq_ovfl` (the kernel's drop counter
+/// with each datagram, `SO_RXQ_OVFL`). `Cargo.toml` repeats the `recvmmsg` list for `nix`,
+/// where these names do not reach.
+fn platform_features() -> Result<(), std::env::VarError> {
+    println!("cargo::rustc-check-cfg=cfg(recvmmsg, rxq_ovfl)");
+    let os = std::env::var("CARGO_CFG_TARGET_OS")?;
+    if matches!(os.as_str(), "linux" | "android" | "freebsd" | "netbsd") {
+        println!("cargo::rustc-cfg=recvmmsg");
+    }
+    if matches!(os.as_str(), "linux" | "android") {
+        println!("cargo::rustc-cfg=rxq_ovfl");
+    }
     Ok(())
 }

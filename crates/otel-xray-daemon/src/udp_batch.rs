@@ -55,12 +55,7 @@ impl ReceiveBatch {
 
     /// Takes what is waiting on `socket`, up to [`RECEIVE_BATCH`] datagrams, without
     /// waiting; returns how many. `WouldBlock` when none is waiting.
-    #[cfg(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd"
-    ))]
+    #[cfg(recvmmsg)]
     pub(crate) fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
         use nix::sys::socket::{recvmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
         use std::io::IoSliceMut;
@@ -93,7 +88,7 @@ impl ReceiveBatch {
                 message.bytes,
                 message.address.as_ref().and_then(socket_address),
             ));
-            #[cfg(any(target_os = "linux", target_os = "android"))]
+            #[cfg(rxq_ovfl)]
             if let Ok(controls) = message.cmsgs() {
                 for control in controls {
                     if let nix::sys::socket::ControlMessageOwned::RxqOvfl(n) = control {
@@ -102,19 +97,14 @@ impl ReceiveBatch {
                 }
             }
         }
-        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        #[cfg(not(rxq_ovfl))]
         let _ = kernel_drops;
         Ok(received.len())
     }
 
     /// Takes the first datagram waiting on `socket` without waiting; returns 1.
     /// `WouldBlock` when none is waiting.
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "freebsd",
-        target_os = "netbsd"
-    )))]
+    #[cfg(not(recvmmsg))]
     pub(crate) fn receive(&mut self, socket: &UdpSocket) -> io::Result<usize> {
         self.received.clear();
         let (len, peer) = socket.try_recv_from(&mut self.buffers[..SLOT_BYTES])?;
@@ -126,12 +116,7 @@ impl ReceiveBatch {
     /// took fewer datagrams than it had room for. Always `false` where one `recvfrom` takes
     /// one datagram, as that says nothing about what is left.
     pub(crate) fn emptied_queue(&self) -> bool {
-        cfg!(any(
-            target_os = "linux",
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "netbsd"
-        )) && self.received.len() < RECEIVE_BATCH
+        cfg!(recvmmsg) && self.received.len() < RECEIVE_BATCH
     }
 
     /// The datagrams of the last [`receive`](Self::receive) and their senders.
@@ -149,12 +134,12 @@ impl ReceiveBatch {
 /// The counter rides on datagrams that made it into the queue, so drops are seen when the
 /// next datagram after them is received, not before.
 pub(crate) fn report_kernel_drops(socket: &socket2::Socket) -> io::Result<bool> {
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(rxq_ovfl)]
     {
         nix::sys::socket::setsockopt(socket, nix::sys::socket::sockopt::RxqOvfl, &1)?;
         Ok(true)
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android")))]
+    #[cfg(not(rxq_ovfl))]
     {
         let _ = socket;
         Ok(false)
@@ -162,22 +147,17 @@ pub(crate) fn report_kernel_drops(socket: &socket2::Socket) -> io::Result<bool> 
 }
 
 /// Each message's room for control data: the drop counter, where the OS reports it.
-#[cfg(any(target_os = "linux", target_os = "android"))]
+#[cfg(rxq_ovfl)]
 fn drop_counter_room() -> Option<Vec<u8>> {
     Some(nix::cmsg_space!(u32))
 }
 
-#[cfg(any(target_os = "freebsd", target_os = "netbsd"))]
+#[cfg(all(recvmmsg, not(rxq_ovfl)))]
 fn drop_counter_room() -> Option<Vec<u8>> {
     None
 }
 
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "netbsd"
-))]
+#[cfg(recvmmsg)]
 fn socket_address(address: &nix::sys::socket::SockaddrStorage) -> Option<SocketAddr> {
     if let Some(v4) = address.as_sockaddr_in() {
         return Some(SocketAddr::from(*v4));
@@ -239,7 +219,7 @@ mod tests {
     }
 
     /// Everything sent is either received or in the kernel's drop counter.
-    #[cfg(any(target_os = "linux", target_os = "android"))]
+    #[cfg(rxq_ovfl)]
     #[tokio::test]
     async fn datagrams_the_kernel_dropped_are_reported_by_the_next_one() {
         use socket2::{Domain, Protocol, Socket, Type};
