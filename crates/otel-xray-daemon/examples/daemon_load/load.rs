@@ -6,11 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use bytes::{BufMut, Bytes};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use tonic::codec::{Codec, EncodeBuf, Encoder};
+use tonic_prost::ProstCodec;
 
 use crate::process::{udp_drops, udp_socket};
 use crate::sink::{now_ns, Sink, SENT_STAMP};
@@ -177,22 +181,64 @@ pub struct OtlpAnswers {
     pub failed: u64,
 }
 
-/// Sends `prepared` over `concurrency` streams of one channel.
+/// The OTLP trace service's one method.
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// Sends requests encoded beforehand as they are; answers are decoded with
+/// prost, as any client's.
+struct PreEncoded;
+
+impl Codec for PreEncoded {
+    type Encode = Bytes;
+    type Decode = ExportTraceServiceResponse;
+    type Encoder = PassThrough;
+    type Decoder = <ProstCodec<(), ExportTraceServiceResponse> as Codec>::Decoder;
+
+    fn encoder(&mut self) -> PassThrough {
+        PassThrough
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstCodec::<(), ExportTraceServiceResponse>::default().decoder()
+    }
+}
+
+struct PassThrough;
+
+impl Encoder for PassThrough {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+/// Sends `prepared` (encoded `ExportTraceServiceRequest`s) over `concurrency`
+/// streams of one channel.
 pub async fn otlp(
-    client: TraceServiceClient<tonic::transport::Channel>,
-    prepared: Arc<Vec<ExportTraceServiceRequest>>,
+    channel: tonic::transport::Channel,
+    prepared: Arc<Vec<Bytes>>,
     concurrency: u64,
 ) -> OtlpAnswers {
     let (retried, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let requests = prepared.len() as u64;
     let mut senders = Vec::new();
     for worker in 0..concurrency {
-        let (mut client, prepared) = (client.clone(), prepared.clone());
+        let (mut client, prepared) = (tonic::client::Grpc::new(channel.clone()), prepared.clone());
         let (retried, failed) = (retried.clone(), failed.clone());
         senders.push(tokio::spawn(async move {
             for n in (worker..requests).step_by(concurrency as usize) {
                 loop {
-                    match client.export(prepared[n as usize].clone()).await {
+                    if let Err(e) = client.ready().await {
+                        eprintln!("gRPC channel not ready: {e}");
+                        failed.fetch_add(1, Ordering::Relaxed);
+                        break;
+                    }
+                    let request = tonic::Request::new(prepared[n as usize].clone());
+                    let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
+                    match client.unary(request, path, PreEncoded).await {
                         Ok(_) => break,
                         Err(s)
                             if matches!(
