@@ -37,6 +37,9 @@ pub(crate) async fn serve<H, F>(
                 continue;
             }
         };
+        // Answers leave at once, not after the client acknowledged the previous write
+        // (Nagle's algorithm); best effort, the connection works either way.
+        let _ = stream.set_nodelay(true);
         let handle = handle.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req| {

@@ -14,8 +14,8 @@ use std::task::{Context, Poll};
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
+use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
 use super::convert::convert_otlp_request;
@@ -109,7 +109,13 @@ pub async fn serve_grpc(
             ingest: counting.clone(),
         }))
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        // Answers leave at once: with Nagle's algorithm on, an answer written in more than
+        // one piece waited for the client's acknowledgement of the first, and a client
+        // with a few requests in flight waited with it.
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await
 }
 
