@@ -41,7 +41,7 @@ fi
 # DAEMON_LOAD: a daemon_load binary built otherwise. The load generator and the sink must be
 # optimised (the bench profile: no LTO, about 10 minutes cold): built for debug, it fed the
 # daemon about 19,000 segments/s, so the daemon idled between small gulps and the figure was
-# the load's, not the daemon's (55,000-60,000 instead of 98,000-112,000 segments per
+# the load's, not the daemon's (52,000-62,000 instead of 98,000-113,000 segments per
 # CPU-second, same daemon binary, 2026-12-07).
 load=${DAEMON_LOAD:-}
 if [ -z "$load" ]; then
