@@ -314,7 +314,6 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// A sampled span `index` of trace `trace`, started `age` ago, lasting 10 ms.
 /// An AWS config for [`REGION`] with static credentials `key` / `secret` (no session token).
 pub fn static_config(key: &str, secret: &str) -> aws_config::SdkConfig {
     aws_config::SdkConfig::builder()
@@ -340,6 +339,7 @@ pub fn loopback_proxy() -> (tokio::runtime::Runtime, otel_xray_testkit::HttpProx
     (runtime, proxy)
 }
 
+/// A sampled span `index` of trace `trace`, started `age` ago, lasting 10 ms.
 pub fn span(trace: u128, index: u64, age: Duration, attrs: Vec<KeyValue>) -> SpanData {
     let start = SystemTime::now() - age;
     SpanData {
