@@ -2,8 +2,9 @@
 # Regenerates crates/otel-xray-cli/startup-order.txt: the functions `otel-xray daemon` runs
 # from start to its first deliveries (one UDP load and one OTLP/gRPC load of a few segments,
 # to a local X-Ray sink) and idle, which the release link places together at the front of the
-# code (see crates/otel-xray-cli/build.rs). Run it after dependency updates: a stale list is
-# harmless (names it no longer finds are skipped) but saves less memory.
+# code (see crates/otel-xray-cli/build.rs). Run it after changes to the daemon's code or its
+# dependencies, which rename functions: a stale list breaks nothing (names the linker no longer
+# finds are skipped) but saves less memory; `bench-daemon.sh` warns when it is stale.
 #
 #   scripts/startup-order.sh        # builds the release binary and the load generator first
 #   OTEL_XRAY=<binary> DAEMON_LOAD=<daemon_load> scripts/startup-order.sh

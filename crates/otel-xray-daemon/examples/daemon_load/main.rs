@@ -185,7 +185,7 @@ async fn main() -> Result<ExitCode, Failure> {
             .spawn()?,
     );
     let pid = collector.0.id();
-    let client = ready(load, address, &sink, &mut collector).await?;
+    let channel = ready(load, address, &sink, &mut collector).await?;
     // Settle: the probes delivered, nothing else running; then the idle figures.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let baseline = sink.documents();
@@ -225,7 +225,7 @@ async fn main() -> Result<ExitCode, Failure> {
             let prepared: Vec<_> = (0..requests)
                 .map(|n| prost::Message::encode_to_vec(&load::otlp_request(n, spans)).into())
                 .collect();
-            let channel = client.ok_or("no gRPC channel")?;
+            let channel = channel.ok_or("no gRPC channel")?;
             let answers = load::otlp(channel, Arc::new(prepared), concurrency).await;
             notes = format!(
                 " otlp_retried={} otlp_failed={}",
