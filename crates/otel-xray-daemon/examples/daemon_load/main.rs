@@ -266,8 +266,14 @@ async fn main() -> Result<ExitCode, Failure> {
     };
     for (peer, c) in sink.peers() {
         println!(
-            "  sink: {peer}: {} documents in {} calls ({} labelled gzip, {} really gzip, {} unreadable)",
-            c.documents, c.requests, c.labelled_gzip, c.gzip, c.unreadable
+            "  sink: {peer}: {} documents in {} calls ({} labelled gzip, {} really gzip, {} unreadable), \
+             {} bytes per document",
+            c.documents,
+            c.requests,
+            c.labelled_gzip,
+            c.gzip,
+            c.unreadable,
+            c.document_bytes.checked_div(c.documents).unwrap_or(0)
         );
     }
     println!(

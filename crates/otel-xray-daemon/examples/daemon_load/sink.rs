@@ -31,6 +31,9 @@ pub struct PeerCount {
     pub gzip: u64,
     /// Calls whose body was not a PutTraceSegments request at all.
     pub unreadable: u64,
+    /// Bytes of the documents themselves (unescaped), so collectors that write more or
+    /// less of each span can be told apart.
+    pub document_bytes: u64,
 }
 
 /// The sink's tallies, shared with the load generator.
@@ -97,6 +100,9 @@ impl Sink {
         count.labelled_gzip += u64::from(labelled_gzip);
         count.gzip += u64::from(gzip);
         count.unreadable += u64::from(put.is_none());
+        count.document_bytes += put.as_ref().map_or(0, |p| {
+            p.documents.iter().map(|d| d.len() as u64).sum::<u64>()
+        });
         drop(peers);
         self.documents.fetch_add(n, Ordering::Relaxed);
     }
