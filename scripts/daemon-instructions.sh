@@ -28,22 +28,8 @@ if [ -z "$load" ]; then
   cargo build -j2 --profile bench -p otel-xray-daemon --example daemon_load
   load=${CARGO_TARGET_DIR:-target}/release/examples/daemon_load
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-unset AWS_SESSION_TOKEN AWS_PROFILE
-
-# As in startup-order.sh: the load generator ends its collector with SIGKILL, so the collector
-# it starts is this wrapper, and callgrind (its child) is stopped with SIGTERM once the load is
-# done, which the daemon takes as its graceful stop and callgrind as the time to write out.
-cat >"$work/wrap" <<'WRAP'
-#!/usr/bin/env bash
-out=$1; shift
-valgrind --tool=callgrind --callgrind-out-file="$out" "$@" 2>/dev/null &
-echo $! >"$out.pid"
-wait
-WRAP
-chmod +x "$work/wrap"
+# shellcheck source=scripts/callgrind-collector.sh
+source scripts/callgrind-collector.sh
 
 # Total instructions of one run of `count` requests or datagrams.
 instructions() {
@@ -56,8 +42,7 @@ instructions() {
   "$load" "${args[@]}" -- "$work/wrap" "$out" "$daemon" daemon -o -n us-east-1 \
     --endpoint '{SINK}' -b 127.0.0.1:42901 -t 127.0.0.1:42901 --otlp-grpc 127.0.0.1:44901 \
     --otlp-http 127.0.0.1:0 >"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
-  kill -TERM "$(cat "$out.pid")"
-  while kill -0 "$(cat "$out.pid")" 2>/dev/null; do sleep 0.2; done
+  stop_callgrind "$out"
   grep -q "delivered=$(items "$count") " "$out.log" || {
     echo "not every item was delivered:" >&2
     cat "$out.log" >&2

@@ -21,30 +21,16 @@ if [ -z "$load" ]; then
   cargo build -j2 -p otel-xray-daemon --example daemon_load
   load=${CARGO_TARGET_DIR:-target}/debug/examples/daemon_load
 fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1
-unset AWS_SESSION_TOKEN AWS_PROFILE
-
-# The load generator ends its collector with SIGKILL, which leaves callgrind no time to write
-# its profile: the collector it starts is this wrapper, and callgrind runs as the wrapper's
-# child, stopped with SIGTERM (the daemon's own graceful stop) once the load is done.
-cat >"$work/wrap" <<'WRAP'
-#!/usr/bin/env bash
-out=$1; shift
-valgrind --tool=callgrind --demangle=no --callgrind-out-file="$out" "$@" 2>/dev/null &
-echo $! >"$out.pid"
-wait
-WRAP
-chmod +x "$work/wrap"
+CALLGRIND_ARGS=--demangle=no
+# shellcheck source=scripts/callgrind-collector.sh
+source scripts/callgrind-collector.sh
 profile() {
   local name=$1; shift
   "$load" "$@" -- "$work/wrap" "$work/$name" "$daemon" daemon -o -n us-east-1 --endpoint '{SINK}' \
     -b 127.0.0.1:42900 -t 127.0.0.1:42900 --otlp-grpc 127.0.0.1:44900 --otlp-http 127.0.0.1:0 \
     >"$work/$name.log" 2>&1 || { cat "$work/$name.log" >&2; exit 1; }
   sleep 3
-  kill -TERM "$(cat "$work/$name.pid")"
-  while kill -0 "$(cat "$work/$name.pid")" 2>/dev/null; do sleep 0.5; done
+  stop_callgrind "$work/$name"
   python3 scripts/startup-order.py "$work/$name" "$(basename "$daemon")" >"$work/$name.symbols"
 }
 profile udp udp 127.0.0.1:42900 200
