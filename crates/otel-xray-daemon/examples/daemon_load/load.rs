@@ -10,7 +10,7 @@ use bytes::{BufMut, Bytes};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
 use tonic::codec::{Codec, EncodeBuf, Encoder};
@@ -121,7 +121,7 @@ fn text(s: &str) -> any_value::Value {
 }
 
 /// One request of `spans` server spans, each with HTTP attributes, an
-/// annotation and an error status, under a fresh trace per request.
+/// annotation and an error status, under a fresh trace per request, in one named scope.
 pub fn otlp_request(n: u64, spans: u64) -> ExportTraceServiceRequest {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     let start = now.as_nanos() as u64 - 50_000_000;
@@ -163,6 +163,12 @@ pub fn otlp_request(n: u64, spans: u64) -> ExportTraceServiceRequest {
                 ..Default::default()
             }),
             scope_spans: vec![ScopeSpans {
+                // As every OpenTelemetry SDK's export names its instrumentation scope.
+                scope: Some(InstrumentationScope {
+                    name: "checkout-http".into(),
+                    version: "1.4.2".into(),
+                    ..Default::default()
+                }),
                 spans,
                 ..Default::default()
             }],
