@@ -18,7 +18,6 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 
-use super::convert::convert_otlp_request;
 use super::ingest::{OtlpIngest, Outcome};
 use super::proto::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use super::proto::collector::trace::v1::{
@@ -44,7 +43,7 @@ impl TraceService for GrpcTraceService {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let conversion = convert_otlp_request(request.into_inner());
+        let conversion = self.ingest.convert(request.into_inner());
         let outcome = self.ingest.ingest(conversion, Source::OtlpGrpc);
         grpc_answer(outcome).map(Response::new)
     }

@@ -22,7 +22,7 @@ use prost::Message;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use super::convert::{convert_otlp_json, convert_otlp_request};
+use super::convert::convert_otlp_json;
 use super::grpc::{export_response, refusal_message};
 use super::ingest::{OtlpIngest, Outcome};
 use super::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -139,7 +139,7 @@ async fn handle(request: Request<Incoming>, ingest: &OtlpIngest) -> Response<Ful
     };
     let conversion = match encoding {
         Encoding::Protobuf => match ExportTraceServiceRequest::decode(body) {
-            Ok(request) => convert_otlp_request(request),
+            Ok(request) => ingest.convert(request),
             Err(e) => {
                 let message = format!("not an OTLP ExportTraceServiceRequest: {e}");
                 return refuse(StatusCode::BAD_REQUEST, message);

@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use otel_xray_exporter::Translator;
 
-use super::convert::Conversion;
+use super::convert::{convert_otlp_request, convert_otlp_request_for_translation, Conversion};
 use super::counters::OtlpCounters;
 use super::forward::Forwarder;
+use super::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::buffer::Offer;
 use crate::counters::{RejectReason, Source};
 use crate::intake::Intake;
@@ -108,6 +109,17 @@ impl OtlpIngest {
         self.counters.add_malformed_request(source);
         self.intake.received(source, 1);
         self.intake.reject(source, RejectReason::OtlpDecode, 1);
+    }
+
+    /// Converts a decoded protobuf request for this ingest: spans that will be translated
+    /// are converted without their instrumentation scope, which no segment document carries;
+    /// spans forwarded to the X-Ray OTLP endpoint keep it.
+    pub(crate) fn convert(&self, request: ExportTraceServiceRequest) -> Conversion {
+        if self.forwarder.is_some() {
+            convert_otlp_request(request)
+        } else {
+            convert_otlp_request_for_translation(request)
+        }
     }
 
     /// Translates and buffers every span of `conversion`, counting each one.

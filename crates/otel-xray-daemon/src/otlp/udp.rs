@@ -13,7 +13,6 @@
 use base64::Engine;
 use prost::Message;
 
-use super::convert::convert_otlp_request;
 use super::ingest::OtlpIngest;
 use super::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::counters::Source;
@@ -57,7 +56,7 @@ impl OtlpIngest {
                 return Err(e);
             }
         };
-        let conversion = convert_otlp_request(request);
+        let conversion = self.convert(request);
         let received = conversion.span_count() + conversion.rejected_spans;
         let outcome = self.ingest(conversion, Source::OtlpUdp);
         Ok(UdpFrameSpans {

@@ -28,6 +28,7 @@ mod report;
 
 pub use json::convert_otlp_json;
 pub use protobuf::convert_otlp_request;
+pub(crate) use protobuf::convert_otlp_request_for_translation;
 pub use report::{Note, OtlpError, OtlpErrorKind};
 
 /// Spans that share one `resourceSpans` entry.

@@ -137,6 +137,46 @@ fn every_field_arrives() {
 }
 
 #[test]
+fn spans_converted_for_translation_differ_only_in_their_empty_scope() {
+    let mut s = span(vec![0x65; 16], vec![0x53; 8]);
+    s.name = "GET /orders".into();
+    s.attributes = vec![
+        kv("http.request.method", UpValue::StringValue("GET".into())),
+        // No value: a note.
+        UpKv {
+            key: "empty".into(),
+            ..Default::default()
+        },
+    ];
+    // An all-zero span ID: an error, and a rejected span.
+    let bad = span(vec![0x65; 16], vec![0; 8]);
+    let bytes = prost::Message::encode_to_vec(&request(vec![s, bad]));
+    let decode =
+        || <ExportTraceServiceRequest as prost::Message>::decode(bytes.as_slice()).unwrap();
+    let full = convert_otlp_request(decode());
+    let lean = convert_otlp_request_for_translation(decode());
+
+    let kept = &full.groups[0].spans[0].instrumentation_scope;
+    assert_eq!((kept.name(), kept.version()), ("axum", Some("0.8")));
+    let left = &lean.groups[0].spans[0].instrumentation_scope;
+    assert_eq!((left.name(), left.version()), ("", None));
+
+    let mut without_scopes = full.groups[0].spans.clone();
+    for span in &mut without_scopes {
+        span.instrumentation_scope = InstrumentationScope::default();
+    }
+    assert_eq!(
+        format!("{without_scopes:?}"),
+        format!("{:?}", lean.groups[0].spans)
+    );
+    assert_eq!(full.rejected_spans, 1);
+    assert_eq!(lean.rejected_spans, full.rejected_spans);
+    assert_eq!(format!("{:?}", lean.errors), format!("{:?}", full.errors));
+    assert_eq!(lean.notes.len(), 1);
+    assert_eq!(format!("{:?}", lean.notes), format!("{:?}", full.notes));
+}
+
+#[test]
 fn malformed_spans_are_located_counted_and_skipped() {
     let good = span(vec![0x65; 16], vec![0x53; 8]);
     let cases: Vec<(UpSpan, &str)> = vec![
