@@ -4,6 +4,13 @@
 # ends its collector with SIGKILL, which would leave callgrind no time to write its profile, so
 # callgrind runs as the wrapper's child (its pid in OUT.pid) and `stop_callgrind OUT` ends it
 # with SIGTERM, the daemon's graceful stop, once the load is done. CALLGRIND_ARGS adds options.
+# Also sets `daemon`: OTEL_XRAY, or the release `otel-xray` built here.
+command -v valgrind >/dev/null || { echo "needs valgrind (apt install valgrind)" >&2; exit 1; }
+daemon=${OTEL_XRAY:-}
+if [ -z "$daemon" ]; then
+  cargo build -j2 --release -p otel-xray-cli --bin otel-xray
+  daemon=${CARGO_TARGET_DIR:-target}/release/otel-xray
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # Neither talks to AWS (a local sink takes every call); signing still needs credentials.

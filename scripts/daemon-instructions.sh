@@ -14,22 +14,16 @@
 # other, not with CPU-time figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "needs valgrind (apt install valgrind)" >&2; exit 1; }
+# shellcheck source=scripts/callgrind-collector.sh
+source scripts/callgrind-collector.sh
 mode=${1:-otlp}
 small=${2:-300}
 large=${3:-900}
-daemon=${OTEL_XRAY:-}
-if [ -z "$daemon" ]; then
-  cargo build -j2 --release -p otel-xray-cli --bin otel-xray
-  daemon=${CARGO_TARGET_DIR:-target}/release/otel-xray
-fi
 load=${DAEMON_LOAD:-}
 if [ -z "$load" ]; then
   cargo build -j2 --profile bench -p otel-xray-daemon --example daemon_load
   load=${CARGO_TARGET_DIR:-target}/release/examples/daemon_load
 fi
-# shellcheck source=scripts/callgrind-collector.sh
-source scripts/callgrind-collector.sh
 
 # Total instructions of one run of `count` requests or datagrams.
 instructions() {

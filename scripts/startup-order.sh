@@ -10,20 +10,14 @@
 #   OTEL_XRAY=<binary> DAEMON_LOAD=<daemon_load> scripts/startup-order.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v valgrind >/dev/null || { echo "needs valgrind (apt install valgrind)" >&2; exit 1; }
-daemon=${OTEL_XRAY:-}
-if [ -z "$daemon" ]; then
-  cargo build -j2 --release -p otel-xray-cli --bin otel-xray
-  daemon=${CARGO_TARGET_DIR:-target}/release/otel-xray
-fi
+CALLGRIND_ARGS=--demangle=no
+# shellcheck source=scripts/callgrind-collector.sh
+source scripts/callgrind-collector.sh
 load=${DAEMON_LOAD:-}
 if [ -z "$load" ]; then
   cargo build -j2 -p otel-xray-daemon --example daemon_load
   load=${CARGO_TARGET_DIR:-target}/debug/examples/daemon_load
 fi
-CALLGRIND_ARGS=--demangle=no
-# shellcheck source=scripts/callgrind-collector.sh
-source scripts/callgrind-collector.sh
 profile() {
   local name=$1; shift
   "$load" "$@" -- "$work/wrap" "$work/$name" "$daemon" daemon -o -n us-east-1 --endpoint '{SINK}' \
