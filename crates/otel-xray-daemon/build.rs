@@ -25,6 +25,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // IDs (and bytes values) as `Bytes`: decoded from tonic's buffer they share it
         // instead of taking an allocation each, three per span.
         .bytes(".")
+        // Requests decoded from one contiguous `Bytes` (src/otlp/codec.rs).
+        .codec_path("crate::otlp::codec::ContiguousCodec")
         .build_server(true)
         .build_client(false)
         .compile_fds(descriptors)?;

@@ -21,6 +21,7 @@
 //! `RESOURCE_EXHAUSTED` (gRPC) or 429 (HTTP), so they retry instead of the
 //! daemon buffering without bound.
 
+mod codec;
 mod convert;
 mod counters;
 mod forward;
