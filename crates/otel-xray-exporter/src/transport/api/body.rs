@@ -7,36 +7,49 @@
 //! was the largest item of the profile (about a fifth of the daemon's CPU time). sonic-rs,
 //! which writes the documents in the first place, escapes a string 16 or 32 bytes at a time.
 //!
-//! [`SegmentsBody`] is an interceptor on the client the transport configures. Before
-//! serialisation it takes the documents out of the call's input and writes the body; the SDK
-//! then serialises what is left (`{}`); after that, and before the retry loop keeps the
-//! request for its attempts, the interceptor puts the written body in the request. Signing
-//! (the payload hash is taken from this body), retries, endpoints and errors stay the SDK's.
+//! The call's task writes the body from its documents ([`write_body`]) and makes the call
+//! inside [`with_body`]; the SDK's input carries no documents (it serialises
+//! `{"TraceSegmentDocuments":[]}`). [`SegmentsBody`], an interceptor on the client the
+//! transport configures, puts the written body in the request before the retry loop keeps
+//! it for its attempts. So the documents are neither copied into the SDK's input nor held
+//! twice while the call is in flight; the task keeps them to match the answer's
+//! `UnprocessedTraceSegments`. Signing (the payload hash is taken from this body), retries,
+//! endpoints and errors stay the SDK's.
 
-use aws_sdk_xray::config::interceptors::{
-    BeforeSerializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
-};
+use std::future::Future;
+
+use aws_sdk_xray::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_xray::error::BoxError;
-use aws_sdk_xray::operation::put_trace_segments::PutTraceSegmentsInput;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use bytes::Bytes;
+use serde::ser::{Serialize, Serializer};
+
+use crate::transport::Document;
 
 /// The request body of one PutTraceSegments call, as X-Ray's REST-JSON protocol names it.
 #[derive(serde::Serialize)]
 struct PutTraceSegmentsBody<'a> {
     #[serde(rename = "TraceSegmentDocuments")]
-    trace_segment_documents: &'a [String],
+    trace_segment_documents: Texts<'a>,
+}
+
+/// The documents' texts, a JSON array of strings.
+struct Texts<'a>(&'a [Document]);
+
+impl Serialize for Texts<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(|d| d.text.as_str()))
+    }
 }
 
 /// Writes the body of `documents`.
-pub(crate) fn write_body(documents: &[String]) -> Result<Vec<u8>, sonic_rs::Error> {
+pub(crate) fn write_body(documents: &[Document]) -> Result<Vec<u8>, sonic_rs::Error> {
     let mut body = Vec::with_capacity(body_capacity(documents));
     sonic_rs::to_writer(
         &mut body,
         &PutTraceSegmentsBody {
-            trace_segment_documents: documents,
+            trace_segment_documents: Texts(documents),
         },
     )?;
     Ok(body)
@@ -46,22 +59,25 @@ pub(crate) fn write_body(documents: &[String]) -> Result<Vec<u8>, sonic_rs::Erro
 /// (a segment document's quotes, about one byte in eight, each become two bytes), each
 /// string's quotes and comma, and the frame. Left to grow from empty, a 50-document body
 /// took a dozen reallocations, each copying what was written so far.
-fn body_capacity(documents: &[String]) -> usize {
-    let text: usize = documents.iter().map(String::len).sum();
+fn body_capacity(documents: &[Document]) -> usize {
+    let text: usize = documents.iter().map(|d| d.text.len()).sum();
     text + text / 4 + 3 * documents.len() + r#"{"TraceSegmentDocuments":[]}"#.len()
 }
 
-/// The body [`SegmentsBody`] wrote for the call in progress, from serialisation to the
-/// retry loop. `Bytes`, because the config bag only lends what it holds.
-#[derive(Debug)]
-struct WrittenBody(Bytes);
-
-impl Storable for WrittenBody {
-    type Storer = StoreReplace<Self>;
+tokio::task_local! {
+    /// The body of the PutTraceSegments call this task is awaiting.
+    static WRITTEN_BODY: Bytes;
 }
 
-/// Writes the PutTraceSegments body with sonic-rs (see the module documentation). Other
-/// operations on the same client pass through untouched.
+/// Runs `call` (a PutTraceSegments call on the transport's client) with `body` as its
+/// request body. The SDK runs interceptors inside the call's future, so [`SegmentsBody`]
+/// finds the body in the task that awaits the call.
+pub(crate) fn with_body<F: Future>(body: Bytes, call: F) -> impl Future<Output = F::Output> {
+    WRITTEN_BODY.scope(body, call)
+}
+
+/// Puts the body [`with_body`] holds in the request. Calls made outside [`with_body`] pass
+/// through untouched.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SegmentsBody;
 
@@ -70,39 +86,22 @@ impl Intercept for SegmentsBody {
         "otel_xray_segments_body"
     }
 
-    fn modify_before_serialization(
-        &self,
-        context: &mut BeforeSerializationInterceptorContextMut<'_>,
-        _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let Some(input) = context.input_mut().downcast_mut::<PutTraceSegmentsInput>() else {
-            return Ok(());
-        };
-        let Some(documents) = input.trace_segment_documents.take() else {
-            return Ok(());
-        };
-        let body = write_body(&documents)?;
-        cfg.interceptor_state()
-            .store_put(WrittenBody(Bytes::from(body)));
-        Ok(())
-    }
-
     fn modify_before_retry_loop(
         &self,
         context: &mut BeforeTransmitInterceptorContextMut<'_>,
         _runtime_components: &RuntimeComponents,
-        cfg: &mut ConfigBag,
+        _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let Some(WrittenBody(body)) = cfg.load::<WrittenBody>() else {
+        let Ok(body) = WRITTEN_BODY.try_with(Bytes::clone) else {
             return Ok(());
         };
         let request = context.request_mut();
-        // The SDK sized its own body (`{}`); the length must be this body's.
+        // The SDK sized its own body (`{"TraceSegmentDocuments":[]}`); the length must be
+        // this body's.
         request
             .headers_mut()
             .insert("content-length", body.len().to_string());
-        *request.body_mut() = SdkBody::from(body.clone());
+        *request.body_mut() = SdkBody::from(body);
         Ok(())
     }
 }
@@ -111,6 +110,10 @@ impl Intercept for SegmentsBody {
 mod tests {
     use super::*;
 
+    fn as_documents(texts: &[String]) -> Vec<Document> {
+        texts.iter().cloned().map(Document::single).collect()
+    }
+
     #[test]
     fn the_body_holds_each_document_as_a_json_string() {
         let documents = vec![
@@ -118,7 +121,7 @@ mod tests {
             "tab\tnewline\ncontrol\u{1}\u{1f} é 😀 \u{2028}".to_owned(),
             String::new(),
         ];
-        let body = write_body(&documents).unwrap();
+        let body = write_body(&as_documents(&documents)).unwrap();
         let parsed: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(
             parsed,
@@ -133,7 +136,7 @@ mod tests {
     fn a_typical_body_is_written_in_one_allocation() {
         // 50 documents as the X-Ray SDKs write them (the daemon benchmark's datagram body).
         let document = r#"{"name":"checkout","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1478293361.271,"end_time":1478293361.449,"http":{"request":{"method":"POST","url":"https://shop.example/checkout","client_ip":"78.255.233.48","user_agent":"Mozilla/5.0"},"response":{"status":201,"content_length":312}},"annotations":{"order":"A-17","customer_tier":"gold"},"aws":{"xray":{"sdk":"X-Ray for Python","sdk_version":"2.14.0"}},"service":{"version":"1.4.2"},"origin":"AWS::ECS::Container"}"#;
-        let documents = vec![document.to_owned(); 50];
+        let documents = as_documents(&vec![document.to_owned(); 50]);
         let body = write_body(&documents).unwrap();
         assert_eq!(body.capacity(), body_capacity(&documents), "the body grew");
         assert!(

@@ -10,6 +10,9 @@ use aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_xray::error::{BoxError, ProvideErrorMetadata, SdkError};
 use aws_sdk_xray::types::UnprocessedTraceSegment;
 
+use bytes::Bytes;
+
+use super::body;
 use crate::delivery_stats::DropReason;
 use crate::transport::{spans_in, DeliveryTally, Document};
 
@@ -266,16 +269,29 @@ impl Call {
         let mut resends = 0u32;
         loop {
             let n = spans_in(&pending);
-            let call = self
+            let body = match body::write_body(&pending) {
+                Ok(body) => Bytes::from(body),
+                Err(e) => {
+                    tracing::warn!(target: "otel_xray_exporter", error = %e, documents = pending.len(), "PutTraceSegments body not written");
+                    self.ledger().dropped(DropReason::Misconfigured, n);
+                    return;
+                }
+            };
+            // The documents travel in `body` (see `body.rs`), not in the SDK's input. The
+            // call's future (about 10 KB) is made where it is awaited: passed into the scopes
+            // by value, it was copied into each of them.
+            let request = self
                 .client
                 .put_trace_segments()
-                .set_trace_segment_documents(Some(pending.iter().map(|d| d.text.clone()).collect()))
-                .send();
+                .set_trace_segment_documents(Some(Vec::new()));
             let (made, result) = ATTEMPTS
-                .scope(Cell::new(0), async {
-                    let result = call.await;
-                    (ATTEMPTS.with(Cell::get), result)
-                })
+                .scope(
+                    Cell::new(0),
+                    body::with_body(body, async {
+                        let result = request.send().await;
+                        (ATTEMPTS.with(Cell::get), result)
+                    }),
+                )
                 .await;
             let made = u64::from(made);
             self.ledger().retried(made.saturating_sub(1) * n);
