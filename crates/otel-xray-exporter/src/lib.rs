@@ -80,6 +80,9 @@ pub use translate::{
 };
 pub use translate_stats::TranslateStats;
 #[cfg(feature = "api")]
+#[doc(hidden)]
+pub use transport::api::put_trace_segments_body;
+#[cfg(feature = "api")]
 pub use transport::api::{
     default_retry_config, DEFAULT_MAX_CONCURRENT_REQUESTS, MAX_DOCUMENTS_PER_CALL,
 };

@@ -1,11 +1,11 @@
-//! The PutTraceSegments request body, written with sonic-rs instead of the SDK's JSON writer.
+//! The PutTraceSegments request body, written here instead of by the SDK's JSON writer.
 //!
 //! The body is `{"TraceSegmentDocuments":["…","…"]}`: every segment document travels as a
 //! JSON *string*, so each of its quotes and backslashes is escaped once more. The SDK's
 //! writer (aws-smithy-json's `escape_string`) does that byte by byte, pushing every byte into
 //! a `Vec` on its own; on the daemon's UDP path, where documents only pass through, that loop
-//! was the largest item of the profile (about a fifth of the daemon's CPU time). sonic-rs,
-//! which writes the documents in the first place, escapes a string 16 or 32 bytes at a time.
+//! was the largest item of the profile (about a fifth of the daemon's CPU time). The
+//! documents are escaped eight bytes at a time (`escape.rs`).
 //!
 //! The call's task writes the body from its documents ([`write_body`]) and makes the call
 //! inside [`with_body`]; the SDK's input carries no documents (it serialises
@@ -18,50 +18,49 @@
 
 use std::future::Future;
 
+use super::escape::write_json_string;
+use crate::transport::Document;
 use aws_sdk_xray::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_xray::error::BoxError;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
-use serde::ser::{Serialize, Serializer};
 
-use crate::transport::Document;
-
-/// The request body of one PutTraceSegments call, as X-Ray's REST-JSON protocol names it.
-#[derive(serde::Serialize)]
-struct PutTraceSegmentsBody<'a> {
-    #[serde(rename = "TraceSegmentDocuments")]
-    trace_segment_documents: Texts<'a>,
-}
-
-/// The documents' texts, a JSON array of strings.
-struct Texts<'a>(&'a [Document]);
-
-impl Serialize for Texts<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|d| d.text.as_str()))
-    }
-}
-
-/// Writes the body of `documents`.
+/// Writes the body of `documents`: `{"TraceSegmentDocuments":[…]}`, each document a JSON
+/// string ([`write_json_string`]).
 pub(crate) fn write_body(documents: &[Document]) -> Result<Vec<u8>, sonic_rs::Error> {
-    let mut body = Vec::with_capacity(body_capacity(documents));
-    sonic_rs::to_writer(
-        &mut body,
-        &PutTraceSegmentsBody {
-            trace_segment_documents: Texts(documents),
-        },
-    )?;
+    write_texts(documents.iter().map(|d| d.text.as_str()))
+}
+
+/// [`write_body`] of `texts`, for `benches/segments_body.rs` (not part of the API).
+#[doc(hidden)]
+pub fn put_trace_segments_body(texts: &[String]) -> Vec<u8> {
+    write_texts(texts.iter().map(String::as_str)).unwrap_or_default()
+}
+
+fn write_texts<'a>(
+    texts: impl Iterator<Item = &'a str> + Clone,
+) -> Result<Vec<u8>, sonic_rs::Error> {
+    let mut body = Vec::with_capacity(body_capacity(texts.clone()));
+    body.extend_from_slice(br#"{"TraceSegmentDocuments":["#);
+    let mut scratch = Vec::new();
+    for (i, text) in texts.enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        write_json_string(&mut body, text, &mut scratch)?;
+    }
+    body.extend_from_slice(b"]}");
     Ok(body)
 }
 
-/// Room for the body of `documents` in one allocation: the text, a quarter more for escapes
+/// Room for the body of `texts` in one allocation: the text, a quarter more for escapes
 /// (a segment document's quotes, about one byte in eight, each become two bytes), each
 /// string's quotes and comma, and the frame. Left to grow from empty, a 50-document body
 /// took a dozen reallocations, each copying what was written so far.
-fn body_capacity(documents: &[Document]) -> usize {
-    let text: usize = documents.iter().map(|d| d.text.len()).sum();
-    text + text / 4 + 3 * documents.len() + r#"{"TraceSegmentDocuments":[]}"#.len()
+fn body_capacity<'a>(texts: impl Iterator<Item = &'a str>) -> usize {
+    let (count, text) = texts.fold((0, 0), |(n, len), t| (n + 1, len + t.len()));
+    text + text / 4 + 3 * count + r#"{"TraceSegmentDocuments":[]}"#.len()
 }
 
 tokio::task_local! {
@@ -138,7 +137,11 @@ mod tests {
         let document = r#"{"name":"checkout","id":"70de5b6f19ff9a0a","trace_id":"1-581cf771-a006649127e371903a2de979","start_time":1478293361.271,"end_time":1478293361.449,"http":{"request":{"method":"POST","url":"https://shop.example/checkout","client_ip":"78.255.233.48","user_agent":"Mozilla/5.0"},"response":{"status":201,"content_length":312}},"annotations":{"order":"A-17","customer_tier":"gold"},"aws":{"xray":{"sdk":"X-Ray for Python","sdk_version":"2.14.0"}},"service":{"version":"1.4.2"},"origin":"AWS::ECS::Container"}"#;
         let documents = as_documents(&vec![document.to_owned(); 50]);
         let body = write_body(&documents).unwrap();
-        assert_eq!(body.capacity(), body_capacity(&documents), "the body grew");
+        assert_eq!(
+            body.capacity(),
+            body_capacity(documents.iter().map(|d| d.text.as_str())),
+            "the body grew"
+        );
         assert!(
             body.len() > body.capacity() * 9 / 10,
             "{} of {}",

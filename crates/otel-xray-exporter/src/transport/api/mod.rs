@@ -21,7 +21,10 @@
 //!   a tokio application alike.
 
 mod body;
+#[doc(hidden)]
+pub use body::put_trace_segments_body;
 mod chunk;
+mod escape;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
