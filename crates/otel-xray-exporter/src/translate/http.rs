@@ -24,7 +24,7 @@ use opentelemetry_sdk::trace::SpanData;
 use super::attrs::{mask, value_text, SpanAttrs};
 use super::keys::SpanKey;
 use crate::segment::{Http, HttpRequest, HttpResponse};
-use crate::text::truncate;
+use crate::text::{authority_start, truncate};
 use crate::translate_stats::TranslationCounts;
 use crate::TranslatorConfig;
 
@@ -260,7 +260,7 @@ fn push_port(url: &mut String, port: &Value) {
 
 /// `scheme://user:secret@host/…` without the user info.
 fn strip_user_info(url: &str) -> Cow<'_, str> {
-    let Some(start) = url.find("://").map(|i| i + 3) else {
+    let Some(start) = authority_start(url) else {
         return Cow::Borrowed(url);
     };
     let authority_end = url[start..]

@@ -17,6 +17,7 @@ use super::keys::{ResourceKey, SpanKey};
 use super::name_chars::NAME_CHAR_RANGES;
 use super::resource::ResourceAttrs;
 use crate::segment::Namespace;
+use crate::text::authority_start;
 use crate::translate_stats::TranslationCounts;
 
 /// The schema's limit on `name`, in chars.
@@ -122,7 +123,7 @@ fn candidate_owned<'a>(s: String, tally: &mut TranslationCounts) -> Option<Cow<'
 /// The host of a database connection string (`jdbc:` prefix and user info ignored).
 fn connection_host(conn: &str) -> Option<&str> {
     let conn = conn.strip_prefix("jdbc:").unwrap_or(conn);
-    let rest = &conn[conn.find("://")? + 3..];
+    let rest = &conn[authority_start(conn)?..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
     let host = if let Some(v6) = host_port.strip_prefix('[') {

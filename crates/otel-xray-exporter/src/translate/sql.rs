@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use super::attrs::{mask, SpanAttrs};
 use super::keys::SpanKey;
 use crate::segment::Sql;
-use crate::text::truncate;
+use crate::text::{authority_start, truncate};
 use crate::translate_stats::TranslationCounts;
 
 const SQL_SYSTEMS: &[&str] = &[
@@ -112,7 +112,7 @@ pub(crate) fn make_sql<'a>(
 
 /// `scheme://user:password@host` → `scheme://user@host`; `Password=…;` pairs removed.
 fn strip_password(conn: &str) -> Cow<'_, str> {
-    if let Some(start) = conn.find("://").map(|i| i + 3) {
+    if let Some(start) = authority_start(conn) {
         let end = conn[start..]
             .find(['/', '?'])
             .map_or(conn.len(), |i| start + i);
