@@ -18,13 +18,14 @@
 
 use std::future::Future;
 
-use super::escape::write_json_string;
-use crate::transport::Document;
 use aws_sdk_xray::config::interceptors::BeforeTransmitInterceptorContextMut;
 use aws_sdk_xray::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_xray::error::BoxError;
 use aws_smithy_types::body::SdkBody;
 use bytes::Bytes;
+
+use super::escape::write_json_string;
+use crate::transport::Document;
 
 /// Writes the body of `documents`: `{"TraceSegmentDocuments":[…]}`, each document a JSON
 /// string ([`write_json_string`]).

@@ -12,11 +12,12 @@
 //! It runs about as many instructions, with few branches that depend on the text:
 //! `benches/segments_body.rs` writes a body of 50 documents in 0.46x sonic-rs's time (23 µs
 //! against 51; serde_json 58; the floor, copying them unescaped, 1.5 µs), and in the daemon
-//! the body's share of CPU time fell to 5 %. A JSON writer never
-//! leaves a raw control character in a document (they only occur escaped, inside strings),
-//! but a pretty-printed document from an SDK has raw newlines; such a document is escaped by
-//! sonic-rs instead, which knows each control character's form. The tests compare the two
-//! on arbitrary text.
+//! the body's share of CPU time fell to 5 %.
+//!
+//! A JSON writer never leaves a raw control character in a document (they only occur
+//! escaped, inside strings), but a pretty-printed document from an SDK has raw newlines;
+//! such a document is escaped by sonic-rs instead, which knows each control character's
+//! form. The tests compare the two on arbitrary text.
 
 /// Eight copies of `byte`.
 const fn lanes(byte: u8) -> u64 {

@@ -21,10 +21,11 @@
 //!   a tokio application alike.
 
 mod body;
-#[doc(hidden)]
-pub use body::put_trace_segments_body;
 mod chunk;
 mod escape;
+
+#[doc(hidden)]
+pub use body::put_trace_segments_body;
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
