@@ -1,6 +1,6 @@
 //! Compiles the vendored OTLP trace service protos (`proto/`, see its README)
-//! into prost messages and a tonic server, with `protox`: a protobuf compiler
-//! in Rust, so building needs no system `protoc`.
+//! into prost messages with `protox`, a protobuf compiler in Rust, so building
+//! needs no system `protoc`; and generates the tonic server of their `TraceService`.
 
 use std::path::PathBuf;
 
@@ -25,11 +25,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // IDs (and bytes values) as `Bytes`: decoded from tonic's buffer they share it
         // instead of taking an allocation each, three per span.
         .bytes(".")
-        // Requests decoded from one contiguous `Bytes` (src/otlp/codec.rs).
-        .codec_path("crate::otlp::codec::ContiguousCodec")
-        .build_server(true)
+        .build_server(false)
         .build_client(false)
         .compile_fds(descriptors)?;
+    // The `TraceService` server, declared here rather than from the proto's service so that
+    // `Export` takes the request's bytes (src/otlp/codec.rs): the receiver reads spans
+    // from them without decoding prost's messages first (src/otlp/convert/wire.rs).
+    let export = tonic_build::manual::Method::builder()
+        .name("export")
+        .route_name("Export")
+        .input_type("::bytes::Bytes")
+        .output_type("crate::otlp::proto::collector::trace::v1::ExportTraceServiceResponse")
+        .codec_path("crate::otlp::codec::RequestBytesCodec")
+        .build();
+    let service = tonic_build::manual::Service::builder()
+        .name("TraceService")
+        .package("opentelemetry.proto.collector.trace.v1")
+        .comment("The OTLP trace service: `Export`, one request of spans at a time.")
+        .method(export)
+        .build();
+    tonic_build::manual::Builder::new()
+        .build_server(true)
+        .build_client(false)
+        .build_transport(false)
+        .compile(&[service]);
     Ok(())
 }
 

@@ -1,72 +1,62 @@
-//! The gRPC receiver's codec: tonic-prost's, except that a request is decoded from one
-//! contiguous [`Bytes`] instead of through tonic's [`DecodeBuf`].
+//! The gRPC receiver's codec: answers are encoded as tonic-prost encodes them; a request is
+//! handed over as its bytes, one contiguous [`Bytes`], for the receiver to read
+//! (`convert/wire.rs` reads spans for translation straight from them; the forwarder decodes
+//! them with prost).
 //!
-//! prost reads a message through the `Buf` it is given: every tag, length and varint is a
-//! `chunk()` and an `advance()` on it. On `DecodeBuf` each `advance` goes to the `BytesMut`
-//! underneath (its offset bookkeeping) and each `bytes` field is split off it; on `Bytes`
-//! both are a pointer and a length. The message is taken out of tonic's buffer whole first
-//! (`copy_to_bytes`, which splits the `BytesMut` without copying), so the IDs decoded as
-//! `Bytes` still share the receive buffer. The answers are encoded as tonic-prost does, and
-//! a request that does not decode gets the same `INTERNAL` status it would.
+//! The message is taken out of tonic's buffer whole (`copy_to_bytes`, which splits the
+//! `BytesMut` without copying). A request that is not an `ExportTraceServiceRequest` is
+//! answered `INTERNAL` by the receiver, the status tonic-prost's decoder gives it.
 
 use std::marker::PhantomData;
 
-use bytes::Buf;
+use bytes::{Buf, Bytes};
 use prost::Message;
 use tonic::codec::{Codec, DecodeBuf, Decoder};
 use tonic::Status;
 use tonic_prost::ProstCodec;
 
-/// A [`Codec`] for the generated `TraceServiceServer` (`codec_path` in `build.rs`).
+/// A [`Codec`] for the generated `TraceServiceServer` (`codec_path` in `build.rs`): `T` is
+/// the answer, encoded by prost; requests are [`Bytes`].
 #[derive(Debug, Clone)]
-pub(crate) struct ContiguousCodec<T, U> {
+pub(crate) struct RequestBytesCodec<T, U> {
     _messages: PhantomData<(T, U)>,
 }
 
-impl<T, U> Default for ContiguousCodec<T, U> {
+impl<T, U> Default for RequestBytesCodec<T, U> {
     fn default() -> Self {
-        ContiguousCodec {
+        RequestBytesCodec {
             _messages: PhantomData,
         }
     }
 }
 
-impl<T, U> Codec for ContiguousCodec<T, U>
+impl<T> Codec for RequestBytesCodec<T, Bytes>
 where
     T: Message + Send + 'static,
-    U: Message + Default + Send + 'static,
 {
     type Encode = T;
-    type Decode = U;
-    type Encoder = <ProstCodec<T, U> as Codec>::Encoder;
-    type Decoder = ContiguousDecoder<U>;
+    type Decode = Bytes;
+    type Encoder = <ProstCodec<T, ()> as Codec>::Encoder;
+    type Decoder = RequestBytes;
 
     fn encoder(&mut self) -> Self::Encoder {
-        ProstCodec::<T, U>::default().encoder()
+        ProstCodec::<T, ()>::default().encoder()
     }
 
     fn decoder(&mut self) -> Self::Decoder {
-        ContiguousDecoder {
-            _message: PhantomData,
-        }
+        RequestBytes
     }
 }
 
-/// Decodes one `U` from the whole of a gRPC message (see the module documentation).
+/// Hands a request over as its bytes.
 #[derive(Debug)]
-pub(crate) struct ContiguousDecoder<U> {
-    _message: PhantomData<U>,
-}
+pub(crate) struct RequestBytes;
 
-impl<U: Message + Default> Decoder for ContiguousDecoder<U> {
-    type Item = U;
+impl Decoder for RequestBytes {
+    type Item = Bytes;
     type Error = Status;
 
-    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        let message = buf.copy_to_bytes(buf.remaining());
-        U::decode(message)
-            .map(Some)
-            // tonic-prost's answer to a message that does not decode.
-            .map_err(|e| Status::internal(e.to_string()))
+    fn decode(&mut self, buf: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, Status> {
+        Ok(Some(buf.copy_to_bytes(buf.remaining())))
     }
 }

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::codec::CompressionEncoding;
@@ -20,9 +21,7 @@ use tonic::{Request, Response, Status};
 
 use super::ingest::{OtlpIngest, Outcome};
 use super::proto::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use super::proto::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use super::proto::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceResponse};
 use crate::counters::Source;
 
 /// The default OTLP/gRPC listen address (loopback, as the X-Ray daemon's own ports).
@@ -41,9 +40,13 @@ struct GrpcTraceService {
 impl TraceService for GrpcTraceService {
     async fn export(
         &self,
-        request: Request<ExportTraceServiceRequest>,
+        request: Request<Bytes>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let conversion = self.ingest.convert(request.into_inner());
+        // Counted as malformed by `CountDecodeFailures`, from the status.
+        let conversion = self
+            .ingest
+            .read(request.get_ref())
+            .map_err(|e| Status::internal(e.to_string()))?;
         let outcome = self.ingest.ingest(conversion, Source::OtlpGrpc);
         grpc_answer(outcome).map(Response::new)
     }

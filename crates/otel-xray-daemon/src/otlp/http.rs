@@ -25,7 +25,6 @@ use tokio::sync::watch;
 use super::convert::convert_otlp_json;
 use super::grpc::{export_response, refusal_message};
 use super::ingest::{OtlpIngest, Outcome};
-use super::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::counters::Source;
 use crate::http_server::serve;
 
@@ -138,8 +137,8 @@ async fn handle(request: Request<Incoming>, ingest: &OtlpIngest) -> Response<Ful
         body
     };
     let conversion = match encoding {
-        Encoding::Protobuf => match ExportTraceServiceRequest::decode(body) {
-            Ok(request) => ingest.convert(request),
+        Encoding::Protobuf => match ingest.read(&body) {
+            Ok(conversion) => conversion,
             Err(e) => {
                 let message = format!("not an OTLP ExportTraceServiceRequest: {e}");
                 return refuse(StatusCode::BAD_REQUEST, message);

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use otel_xray_exporter::Translator;
 
-use super::convert::{convert_otlp_request, convert_otlp_request_for_translation, Conversion};
+use prost::Message;
+
+use super::convert::{convert_otlp_request, read_request_for_translation, Conversion, WireError};
 use super::counters::OtlpCounters;
 use super::forward::Forwarder;
 use super::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -111,14 +113,21 @@ impl OtlpIngest {
         self.intake.reject(source, RejectReason::OtlpDecode, 1);
     }
 
-    /// Converts a decoded protobuf request for this ingest: spans that will be translated
-    /// are converted without their instrumentation scope, which no segment document carries;
-    /// spans forwarded to the X-Ray OTLP endpoint keep it.
-    pub(crate) fn convert(&self, request: ExportTraceServiceRequest) -> Conversion {
+    /// Reads an encoded protobuf request for this ingest. Spans that will be translated are
+    /// read straight from the bytes, without their instrumentation scope, which no segment
+    /// document carries; spans forwarded to the X-Ray OTLP endpoint are decoded by prost and
+    /// keep it.
+    ///
+    /// # Errors
+    ///
+    /// The bytes are not an `ExportTraceServiceRequest`; nothing of it is taken or counted.
+    pub(crate) fn read(&self, request: &[u8]) -> Result<Conversion, WireError> {
         if self.forwarder.is_some() {
-            convert_otlp_request(request)
+            Ok(convert_otlp_request(ExportTraceServiceRequest::decode(
+                request,
+            )?))
         } else {
-            convert_otlp_request_for_translation(request)
+            read_request_for_translation(request)
         }
     }
 

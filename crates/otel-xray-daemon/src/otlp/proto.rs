@@ -14,6 +14,10 @@ pub mod collector {
                 env!("OUT_DIR"),
                 "/opentelemetry.proto.collector.trace.v1.rs"
             ));
+            include!(concat!(
+                env!("OUT_DIR"),
+                "/opentelemetry.proto.collector.trace.v1.TraceService.rs"
+            ));
         }
     }
 }

@@ -11,10 +11,8 @@
 //! the caller, which logs it.
 
 use base64::Engine;
-use prost::Message;
 
 use super::ingest::OtlpIngest;
-use super::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::counters::Source;
 
 /// Why an OTLP-over-UDP payload was not taken.
@@ -49,14 +47,17 @@ impl OtlpIngest {
     ///
     /// The payload is not base64 of a protobuf request (counted).
     pub fn ingest_udp_payload(&self, payload: &[u8]) -> Result<UdpFrameSpans, UdpFrameError> {
-        let request = match decode_payload(payload) {
-            Ok(request) => request,
+        let read = decode_payload(payload).and_then(|bytes| {
+            self.read(&bytes)
+                .map_err(|e| UdpFrameError::Protobuf(e.to_string()))
+        });
+        let conversion = match read {
+            Ok(conversion) => conversion,
             Err(e) => {
                 self.malformed_request(Source::OtlpUdp);
                 return Err(e);
             }
         };
-        let conversion = self.convert(request);
         let received = conversion.span_count() + conversion.rejected_spans;
         let outcome = self.ingest(conversion, Source::OtlpUdp);
         Ok(UdpFrameSpans {
@@ -67,11 +68,10 @@ impl OtlpIngest {
     }
 }
 
-fn decode_payload(payload: &[u8]) -> Result<ExportTraceServiceRequest, UdpFrameError> {
+/// The protobuf bytes of a frame's base64 payload.
+fn decode_payload(payload: &[u8]) -> Result<Vec<u8>, UdpFrameError> {
     // Senders may end the datagram with a newline, as after segment documents.
-    let bytes = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(payload.trim_ascii())
-        .map_err(|e| UdpFrameError::Base64(e.to_string()))?;
-    ExportTraceServiceRequest::decode(bytes.as_slice())
-        .map_err(|e| UdpFrameError::Protobuf(e.to_string()))
+        .map_err(|e| UdpFrameError::Base64(e.to_string()))
 }

@@ -16,7 +16,7 @@
 //! the spans lost, for an OTLP `partial_success` answer.
 
 use opentelemetry::trace::{SpanKind, Status, TraceFlags};
-use opentelemetry::{Array, KeyValue, Value};
+use opentelemetry::{Array, Key, KeyValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 use opentelemetry_sdk::Resource;
 
@@ -25,11 +25,14 @@ mod json_attributes;
 mod json_fields;
 mod protobuf;
 mod report;
+mod wire;
 
 pub use json::convert_otlp_json;
 pub use protobuf::convert_otlp_request;
+#[cfg(test)]
 pub(crate) use protobuf::convert_otlp_request_for_translation;
 pub use report::{Note, OtlpError, OtlpErrorKind};
+pub(crate) use wire::{read_request_for_translation, WireError};
 
 /// Spans that share one `resourceSpans` entry.
 #[derive(Debug)]
@@ -195,22 +198,23 @@ const KVLIST_VALUE: &str = "key-value list";
 /// Adds attribute `key` to `out` (or leaves it out when it has no value),
 /// noting at `location` whatever was not exact.
 fn push_attribute(
-    key: String,
+    key: impl Into<Key>,
     any: Option<Any>,
     location: impl FnOnce() -> String,
     notes: &mut Vec<Note>,
     out: &mut Vec<KeyValue>,
 ) {
+    let key = key.into();
     match any {
         None => notes.push(Note {
             location: location(),
-            what: format!("attribute {key:?} has no value; left out"),
+            what: format!("attribute {:?} has no value; left out", key.as_str()),
         }),
         Some(Any::Exact(value)) => out.push(KeyValue::new(key, value)),
         Some(Any::Lossy(json, why)) => {
             notes.push(Note {
                 location: location(),
-                what: format!("attribute {key:?}: {why}, kept as its JSON text"),
+                what: format!("attribute {:?}: {why}, kept as its JSON text", key.as_str()),
             });
             out.push(KeyValue::new(key, json.to_string()));
         }

@@ -23,8 +23,11 @@ use super::{
     SPAN_KIND_NAMES, STATUS_CODE_NAMES,
 };
 use crate::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
-use crate::otlp::proto::common::v1::{any_value, AnyValue, KeyValue as ProtoKeyValue};
-use crate::otlp::proto::trace::v1::{span, ResourceSpans, ScopeSpans, Span};
+use crate::otlp::proto::common::v1::{
+    any_value, AnyValue, InstrumentationScope as ProtoScope, KeyValue as ProtoKeyValue,
+};
+use crate::otlp::proto::resource::v1::Resource as ProtoResource;
+use crate::otlp::proto::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status as ProtoStatus};
 
 /// Converts one decoded request; malformed spans are reported and skipped.
 ///
@@ -36,10 +39,10 @@ pub fn convert_otlp_request(request: ExportTraceServiceRequest) -> Conversion {
 
 /// [`convert_otlp_request`] for spans that are only translated: each span's
 /// `instrumentation_scope` is left empty, since segment documents have no place for it and
-/// the translator never reads it. The SDK span owns its scope, so keeping it meant copying a
-/// named, versioned scope into every span: two allocations each, 837 of 77,806
-/// instructions per span on `daemon_load`'s requests (`scripts/daemon-instructions.sh`).
-/// Everything else, notes and errors included, is as [`convert_otlp_request`] makes it.
+/// the translator never reads it. Everything else, notes and errors included, is as
+/// [`convert_otlp_request`] makes it. The daemon reads such spans straight from the bytes
+/// (`wire.rs`); this is what that reading is tested against.
+#[cfg(test)]
 pub(crate) fn convert_otlp_request_for_translation(
     request: ExportTraceServiceRequest,
 ) -> Conversion {
@@ -48,7 +51,7 @@ pub(crate) fn convert_otlp_request_for_translation(
 
 /// Whether converted spans carry their instrumentation scope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Scopes {
+pub(super) enum Scopes {
     Kept,
     Left,
 }
@@ -64,28 +67,38 @@ fn convert(request: ExportTraceServiceRequest, scopes: Scopes) -> Conversion {
 }
 
 fn convert_resource_spans(rs: ResourceSpans, loc: &JsonPath, scopes: Scopes, out: &mut Conversion) {
-    let mut attributes = Vec::new();
-    if let Some(resource) = rs.resource {
-        let r_loc = loc.field("resource");
-        attributes = convert_attributes(resource.attributes, &r_loc, &mut out.notes);
-        out.notes.extend(uncarried_drops_note(
-            resource.dropped_attributes_count,
-            "resource",
-            || r_loc.field("droppedAttributesCount").render(),
-        ));
-    }
-    let builder = Resource::builder_empty();
-    let resource = if rs.schema_url.is_empty() {
-        builder.with_attributes(attributes).build()
-    } else {
-        builder.with_schema_url(attributes, rs.schema_url).build()
-    };
+    let resource = resource_of(rs.resource, rs.schema_url, loc, &mut out.notes);
     let mut spans = Vec::new();
     let ss_loc = loc.field("scopeSpans");
     for (j, ss) in rs.scope_spans.into_iter().enumerate() {
         convert_scope_spans(ss, &ss_loc.index(j), scopes, &mut spans, out);
     }
     out.groups.push(ResourceGroup { resource, spans });
+}
+
+/// The SDK resource of a `resourceSpans` entry at `loc`, noting what it cannot carry.
+pub(super) fn resource_of(
+    resource: Option<ProtoResource>,
+    schema_url: String,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> Resource {
+    let mut attributes = Vec::new();
+    if let Some(resource) = resource {
+        let r_loc = loc.field("resource");
+        attributes = convert_attributes(resource.attributes, &r_loc, notes);
+        notes.extend(uncarried_drops_note(
+            resource.dropped_attributes_count,
+            "resource",
+            || r_loc.field("droppedAttributesCount").render(),
+        ));
+    }
+    let builder = Resource::builder_empty();
+    if schema_url.is_empty() {
+        builder.with_attributes(attributes).build()
+    } else {
+        builder.with_schema_url(attributes, schema_url).build()
+    }
 }
 
 fn convert_scope_spans(
@@ -95,28 +108,7 @@ fn convert_scope_spans(
     spans: &mut Vec<SpanData>,
     out: &mut Conversion,
 ) {
-    let mut builder = InstrumentationScope::builder("");
-    if let Some(scope) = ss.scope {
-        let s_loc = loc.field("scope");
-        builder = InstrumentationScope::builder(scope.name);
-        if !scope.version.is_empty() {
-            builder = builder.with_version(scope.version);
-        }
-        builder =
-            builder.with_attributes(convert_attributes(scope.attributes, &s_loc, &mut out.notes));
-        out.notes.extend(uncarried_drops_note(
-            scope.dropped_attributes_count,
-            "scope",
-            || s_loc.field("droppedAttributesCount").render(),
-        ));
-    }
-    if !ss.schema_url.is_empty() {
-        builder = builder.with_schema_url(ss.schema_url);
-    }
-    let scope = match scopes {
-        Scopes::Kept => builder.build(),
-        Scopes::Left => InstrumentationScope::default(),
-    };
+    let scope = scope_of(ss.scope, ss.schema_url, loc, scopes, &mut out.notes);
     let sp_loc = loc.field("spans");
     spans.reserve(ss.spans.len());
     for (k, span) in ss.spans.into_iter().enumerate() {
@@ -130,50 +122,121 @@ fn convert_scope_spans(
     }
 }
 
+/// The instrumentation scope of a `scopeSpans` entry at `loc` (empty with
+/// [`Scopes::Left`]); its notes are taken either way.
+pub(super) fn scope_of(
+    scope: Option<ProtoScope>,
+    schema_url: String,
+    loc: &JsonPath,
+    scopes: Scopes,
+    notes: &mut Vec<Note>,
+) -> InstrumentationScope {
+    let mut builder = InstrumentationScope::builder("");
+    if let Some(scope) = scope {
+        let s_loc = loc.field("scope");
+        builder = InstrumentationScope::builder(scope.name);
+        if !scope.version.is_empty() {
+            builder = builder.with_version(scope.version);
+        }
+        builder = builder.with_attributes(convert_attributes(scope.attributes, &s_loc, notes));
+        notes.extend(uncarried_drops_note(
+            scope.dropped_attributes_count,
+            "scope",
+            || s_loc.field("droppedAttributesCount").render(),
+        ));
+    }
+    if !schema_url.is_empty() {
+        builder = builder.with_schema_url(schema_url);
+    }
+    match scopes {
+        Scopes::Kept => builder.build(),
+        Scopes::Left => InstrumentationScope::default(),
+    }
+}
+
 fn convert_span(
     span: Span,
     loc: &JsonPath,
     scope: &InstrumentationScope,
     notes: &mut Vec<Note>,
 ) -> OtlpResult<SpanData> {
-    let trace_id = parse_trace_id(&span.trace_id, &loc.field("traceId"))?;
-    let span_id = parse_span_id(&span.span_id, &loc.field("spanId"))?
-        .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
-    let parent_span_id =
-        parse_span_id(&span.parent_span_id, &loc.field("parentSpanId"))?.unwrap_or(SpanId::INVALID);
-    let trace_state = trace_state(span.trace_state, loc)?;
-    let (trace_flags, parent_span_is_remote) = span_flags(span.flags);
-    let kind = enum_number(span.kind, "SpanKind", &SPAN_KIND_NAMES, &loc.field("kind"))?;
-    let start_time = time(span.start_time_unix_nano).ok_or_else(|| {
-        loc.field("startTimeUnixNano")
-            .err(OtlpErrorKind::Missing("start time"))
-    })?;
-    let end_time = time(span.end_time_unix_nano).ok_or_else(|| {
-        loc.field("endTimeUnixNano")
-            .err(OtlpErrorKind::Missing("end time"))
-    })?;
+    let head = SpanHead::check(
+        SpanIds {
+            trace_id: &span.trace_id,
+            span_id: &span.span_id,
+            parent_span_id: &span.parent_span_id,
+            trace_state: &span.trace_state,
+            flags: span.flags,
+        },
+        span.kind,
+        (span.start_time_unix_nano, span.end_time_unix_nano),
+        loc,
+    )?;
     // In the JSON reader's order, so both note the same things for a span
     // that is rejected later.
     let attributes = convert_attributes(span.attributes, loc, notes);
 
-    let mut events = SpanEvents::default();
+    let events = events_of(span.events, span.dropped_events_count, loc, notes)?;
+    let links = links_of(span.links, span.dropped_links_count, loc, notes)?;
+    let status = status_of(span.status, loc, notes)?;
+
+    Ok(SpanData {
+        span_context: head.context,
+        parent_span_id: head.parent_span_id,
+        parent_span_is_remote: head.parent_span_is_remote,
+        span_kind: span_kind(head.kind),
+        name: Cow::Owned(span.name),
+        start_time: head.start_time,
+        end_time: head.end_time,
+        attributes,
+        dropped_attributes_count: span.dropped_attributes_count,
+        events,
+        links,
+        status,
+        instrumentation_scope: scope.clone(),
+    })
+}
+
+/// A span's events, converted in order; the first malformed one rejects the span.
+pub(super) fn events_of(
+    events: Vec<span::Event>,
+    dropped_count: u32,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<SpanEvents> {
+    let mut out = SpanEvents::default();
     let ev_loc = loc.field("events");
-    events.events.reserve(span.events.len());
-    for (i, ev) in span.events.into_iter().enumerate() {
-        events
-            .events
-            .push(convert_event(ev, &ev_loc.index(i), notes)?);
+    out.events.reserve(events.len());
+    for (i, ev) in events.into_iter().enumerate() {
+        out.events.push(convert_event(ev, &ev_loc.index(i), notes)?);
     }
-    events.dropped_count = span.dropped_events_count;
+    out.dropped_count = dropped_count;
+    Ok(out)
+}
 
-    let mut links = SpanLinks::default();
+/// A span's links, converted in order; the first malformed one rejects the span.
+pub(super) fn links_of(
+    links: Vec<span::Link>,
+    dropped_count: u32,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<SpanLinks> {
+    let mut out = SpanLinks::default();
     let ln_loc = loc.field("links");
-    for (i, ln) in span.links.into_iter().enumerate() {
-        links.links.push(convert_link(ln, &ln_loc.index(i), notes)?);
+    for (i, ln) in links.into_iter().enumerate() {
+        out.links.push(convert_link(ln, &ln_loc.index(i), notes)?);
     }
-    links.dropped_count = span.dropped_links_count;
+    out.dropped_count = dropped_count;
+    Ok(out)
+}
 
-    let status = match span.status {
+/// A span's status (unset when absent).
+pub(super) fn status_of(
+    given: Option<ProtoStatus>,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<Status> {
+    Ok(match given {
         None => Status::Unset,
         Some(s) => {
             let s_loc = loc.field("status");
@@ -185,26 +248,69 @@ fn convert_span(
             )?;
             status(code, s.message, notes, || s_loc.field("message").render())
         }
-    };
-
-    Ok(SpanData {
-        span_context: SpanContext::new(trace_id, span_id, trace_flags, false, trace_state),
-        parent_span_id,
-        parent_span_is_remote,
-        span_kind: span_kind(kind),
-        name: Cow::Owned(span.name),
-        start_time,
-        end_time,
-        attributes,
-        dropped_attributes_count: span.dropped_attributes_count,
-        events,
-        links,
-        status,
-        instrumentation_scope: scope.clone(),
     })
 }
 
-fn convert_event(ev: span::Event, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<Event> {
+/// A span's identity fields as they arrive.
+pub(super) struct SpanIds<'a> {
+    pub(super) trace_id: &'a [u8],
+    pub(super) span_id: &'a [u8],
+    pub(super) parent_span_id: &'a [u8],
+    pub(super) trace_state: &'a str,
+    pub(super) flags: u32,
+}
+
+/// What is checked of a span before its attributes: IDs, trace state, kind and times.
+pub(super) struct SpanHead {
+    pub(super) context: SpanContext,
+    pub(super) parent_span_id: SpanId,
+    pub(super) parent_span_is_remote: bool,
+    pub(super) kind: i32,
+    pub(super) start_time: SystemTime,
+    pub(super) end_time: SystemTime,
+}
+
+impl SpanHead {
+    /// Checks, in this order, the IDs, the trace state, the kind and the (start, end) times
+    /// of the span at `loc`.
+    pub(super) fn check(
+        ids: SpanIds<'_>,
+        kind: i32,
+        (start, end): (u64, u64),
+        loc: &JsonPath,
+    ) -> OtlpResult<SpanHead> {
+        let trace_id = parse_trace_id(ids.trace_id, &loc.field("traceId"))?;
+        let span_id = parse_span_id(ids.span_id, &loc.field("spanId"))?
+            .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
+        let parent_span_id = parse_span_id(ids.parent_span_id, &loc.field("parentSpanId"))?
+            .unwrap_or(SpanId::INVALID);
+        let state = trace_state(ids.trace_state, loc)?;
+        let (trace_flags, parent_span_is_remote) = span_flags(ids.flags);
+        let kind = enum_number(kind, "SpanKind", &SPAN_KIND_NAMES, &loc.field("kind"))?;
+        let start_time = time(start).ok_or_else(|| {
+            loc.field("startTimeUnixNano")
+                .err(OtlpErrorKind::Missing("start time"))
+        })?;
+        let end_time = time(end).ok_or_else(|| {
+            loc.field("endTimeUnixNano")
+                .err(OtlpErrorKind::Missing("end time"))
+        })?;
+        Ok(SpanHead {
+            context: SpanContext::new(trace_id, span_id, trace_flags, false, state),
+            parent_span_id,
+            parent_span_is_remote,
+            kind,
+            start_time,
+            end_time,
+        })
+    }
+}
+
+pub(super) fn convert_event(
+    ev: span::Event,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<Event> {
     let timestamp = time(ev.time_unix_nano).ok_or_else(|| {
         loc.field("timeUnixNano")
             .err(OtlpErrorKind::Missing("event time"))
@@ -218,11 +324,15 @@ fn convert_event(ev: span::Event, loc: &JsonPath, notes: &mut Vec<Note>) -> Otlp
     ))
 }
 
-fn convert_link(ln: span::Link, loc: &JsonPath, notes: &mut Vec<Note>) -> OtlpResult<Link> {
+pub(super) fn convert_link(
+    ln: span::Link,
+    loc: &JsonPath,
+    notes: &mut Vec<Note>,
+) -> OtlpResult<Link> {
     let trace_id = parse_trace_id(&ln.trace_id, &loc.field("traceId"))?;
     let span_id = parse_span_id(&ln.span_id, &loc.field("spanId"))?
         .ok_or_else(|| loc.field("spanId").err(OtlpErrorKind::Missing("span ID")))?;
-    let trace_state = trace_state(ln.trace_state, loc)?;
+    let trace_state = trace_state(&ln.trace_state, loc)?;
     let (trace_flags, is_remote) = link_flags(ln.flags);
     let context = SpanContext::new(trace_id, span_id, trace_flags, is_remote, trace_state);
     let attributes = convert_attributes(ln.attributes, loc, notes);
@@ -259,13 +369,13 @@ fn bad_id(digits: usize, bytes: &[u8], loc: &JsonPath) -> super::OtlpError {
     loc.err(OtlpErrorKind::BadId { digits, found })
 }
 
-fn trace_state(text: String, loc: &JsonPath) -> OtlpResult<TraceState> {
+fn trace_state(text: &str, loc: &JsonPath) -> OtlpResult<TraceState> {
     if text.is_empty() {
         return Ok(TraceState::NONE);
     }
     text.parse::<TraceState>().map_err(|_| {
         loc.field("traceState")
-            .err(OtlpErrorKind::BadTraceState(text))
+            .err(OtlpErrorKind::BadTraceState(text.to_owned()))
     })
 }
 
@@ -285,7 +395,7 @@ fn time(nanos: u64) -> Option<SystemTime> {
     (nanos != 0).then(|| SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
 }
 
-fn convert_attributes(
+pub(super) fn convert_attributes(
     attributes: Vec<ProtoKeyValue>,
     loc: &JsonPath,
     notes: &mut Vec<Note>,
@@ -302,7 +412,7 @@ fn convert_attributes(
 /// The SDK value of an `AnyValue`, or its JSON text where the SDK has no such
 /// type; `None` when no value is set (or only a profiles string-table index,
 /// which means nothing in a trace).
-fn any_value(value: AnyValue) -> Option<Any> {
+pub(super) fn any_value(value: AnyValue) -> Option<Any> {
     use any_value::Value as V;
     Some(match value.value? {
         V::StringValue(s) => Any::Exact(Value::from(s)),
