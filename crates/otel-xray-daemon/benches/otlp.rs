@@ -4,10 +4,10 @@
 //!
 //! * `otlp_span_path`: per request of 300 spans (the test suite's server,
 //!   DynamoDB and SQL spans, 100 each), the steps a span takes: protobuf
-//!   decode; decode + conversion to SDK `SpanData` (the step a direct
-//!   proto → segment translator would save); and the translation itself. The
-//!   conversion's share of the whole is the cost of reusing the exporter's
-//!   `Translator` unchanged.
+//!   decode with prost; decode + conversion to SDK `SpanData`; the same spans
+//!   read straight from the bytes (`read`, what the receivers do: no prost
+//!   messages in between); and the translation itself. Reading's share of the
+//!   whole is the cost of reusing the exporter's `Translator` unchanged.
 //! * `otlp_grpc_in`: the same request through the gRPC receiver on loopback
 //!   (upstream tonic client, one connection) into a buffer that a task drains,
 //!   as the daemon's sender would: spans per second through the receiver.
@@ -23,7 +23,7 @@ use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::trace::SpanData;
 use otel_xray_daemon::otlp_proto::collector::trace::v1::ExportTraceServiceRequest;
-use otel_xray_daemon::{convert_otlp_request, Intake, OtlpIngest};
+use otel_xray_daemon::{convert_otlp_request, read_otlp_request, Intake, OtlpIngest};
 use otel_xray_exporter::{Translator, TranslatorConfig};
 use prost::Message;
 
@@ -74,6 +74,14 @@ fn span_path(c: &mut Criterion) {
             let request = ExportTraceServiceRequest::decode(black_box(bytes.as_slice())).unwrap();
             convert_otlp_request(request)
         })
+    });
+    // The reader must give what prost and the conversion give (its tests compare them in
+    // depth); here, the same spans.
+    let read = read_otlp_request(&bytes).unwrap();
+    assert_eq!(read.span_count(), spans);
+    assert_eq!(read.groups[0].spans, conversion.groups[0].spans);
+    group.bench_function("read", |b| {
+        b.iter(|| read_otlp_request(black_box(bytes.as_slice())).unwrap())
     });
     let mut buf = Vec::with_capacity(4096);
     group.bench_function("translate", |b| {

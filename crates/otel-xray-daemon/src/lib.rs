@@ -54,10 +54,10 @@ pub use intake::Intake;
 pub use metrics::MetricsServer;
 pub use otlp::proto as otlp_proto;
 pub use otlp::{
-    convert_otlp_json, convert_otlp_request, serve_grpc, serve_http, Conversion, Forwarder, Note,
-    OtlpCounters, OtlpError, OtlpErrorKind, OtlpIngest, OtlpStats, ResourceGroup, UdpFrameError,
-    UdpFrameSpans, DEFAULT_GRPC_ADDRESS, DEFAULT_HTTP_ADDRESS, DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT,
-    MAX_GRPC_REQUEST_BYTES, MAX_HTTP_BODY_BYTES, TRACES_PATH,
+    convert_otlp_json, convert_otlp_request, read_otlp_request, serve_grpc, serve_http, Conversion,
+    Forwarder, Note, OtlpCounters, OtlpError, OtlpErrorKind, OtlpIngest, OtlpStats, ResourceGroup,
+    UdpFrameError, UdpFrameSpans, WireError, DEFAULT_GRPC_ADDRESS, DEFAULT_HTTP_ADDRESS,
+    DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT, MAX_GRPC_REQUEST_BYTES, MAX_HTTP_BODY_BYTES, TRACES_PATH,
 };
 pub use proxy::{SamplingProxy, PROXIED_PATHS};
 pub use sender::{

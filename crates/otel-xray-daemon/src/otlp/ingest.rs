@@ -7,12 +7,9 @@ use std::sync::Arc;
 
 use otel_xray_exporter::Translator;
 
-use prost::Message;
-
-use super::convert::{convert_otlp_request, read_request_for_translation, Conversion, WireError};
+use super::convert::{read_otlp_request, read_request_for_translation, Conversion, WireError};
 use super::counters::OtlpCounters;
 use super::forward::Forwarder;
-use super::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::buffer::Offer;
 use crate::counters::{RejectReason, Source};
 use crate::intake::Intake;
@@ -113,19 +110,16 @@ impl OtlpIngest {
         self.intake.reject(source, RejectReason::OtlpDecode, 1);
     }
 
-    /// Reads an encoded protobuf request for this ingest. Spans that will be translated are
-    /// read straight from the bytes, without their instrumentation scope, which no segment
-    /// document carries; spans forwarded to the X-Ray OTLP endpoint are decoded by prost and
-    /// keep it.
+    /// Reads an encoded protobuf request for this ingest: spans that will be translated
+    /// without their instrumentation scope, which no segment document carries; spans
+    /// forwarded to the X-Ray OTLP endpoint with it.
     ///
     /// # Errors
     ///
     /// The bytes are not an `ExportTraceServiceRequest`; nothing of it is taken or counted.
     pub(crate) fn read(&self, request: &[u8]) -> Result<Conversion, WireError> {
         if self.forwarder.is_some() {
-            Ok(convert_otlp_request(ExportTraceServiceRequest::decode(
-                request,
-            )?))
+            read_otlp_request(request)
         } else {
             read_request_for_translation(request)
         }

@@ -1,10 +1,11 @@
 //! OTLP in: the gRPC and HTTP trace receivers, OTLP-over-UDP frames, and the
 //! way from an OTLP span to a segment document in the buffer.
 //!
-//! Every receiver decodes its request into the protobuf messages generated
-//! from the vendored `proto/` ([`proto`]) — or reads OTLP/JSON — then
-//! converts it to OpenTelemetry SDK spans ([`convert_otlp_request`],
-//! [`convert_otlp_json`]) and hands them to [`OtlpIngest`], which translates each
+//! Every receiver reads its protobuf request straight into OpenTelemetry SDK
+//! spans ([`read_otlp_request`]; the messages generated from the vendored
+//! `proto/` ([`proto`]) serve for what is rare, and [`convert_otlp_request`]
+//! converts a request already decoded) — or reads OTLP/JSON
+//! ([`convert_otlp_json`]) — and hands them to [`OtlpIngest`], which translates each
 //! with the exporter's `Translator` (the same rules, stats and limits as the
 //! exporter) and offers the document to the buffer. With a [`Forwarder`]
 //! (`--otlp-endpoint`) the spans go to the X-Ray OTLP endpoint untranslated
@@ -32,8 +33,8 @@ pub mod proto;
 mod udp;
 
 pub use convert::{
-    convert_otlp_json, convert_otlp_request, Conversion, Note, OtlpError, OtlpErrorKind,
-    ResourceGroup,
+    convert_otlp_json, convert_otlp_request, read_otlp_request, Conversion, Note, OtlpError,
+    OtlpErrorKind, ResourceGroup, WireError,
 };
 pub use counters::{OtlpCounters, OtlpStats};
 pub use forward::{Forwarder, DEFAULT_MAX_FORWARD_SPANS_IN_FLIGHT};

@@ -32,7 +32,8 @@ pub use protobuf::convert_otlp_request;
 #[cfg(test)]
 pub(crate) use protobuf::convert_otlp_request_for_translation;
 pub use report::{Note, OtlpError, OtlpErrorKind};
-pub(crate) use wire::{read_request_for_translation, WireError};
+pub(crate) use wire::read_request_for_translation;
+pub use wire::{read_otlp_request, WireError};
 
 /// Spans that share one `resourceSpans` entry.
 #[derive(Debug)]

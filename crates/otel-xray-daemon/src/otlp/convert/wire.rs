@@ -1,23 +1,29 @@
-//! An encoded protobuf `ExportTraceServiceRequest` → SDK spans for translation, read from its
-//! bytes without decoding it into prost's messages first.
+//! An encoded protobuf `ExportTraceServiceRequest` → SDK spans, read from its bytes without
+//! decoding it into prost's messages first.
 //!
 //! Decoding with prost and then converting built every span twice: prost's `Span`, with a
-//! `String` per name, key and value and `Vec`s grown one attribute at a time, then the SDK's
-//! `SpanData`, into which those moved. On the daemon's OTLP load that first step was about a
-//! quarter of the work per span (`scripts/daemon-instructions.sh`; figures in
-//! `docs/benchmarks.md`). Here the levels every span passes through (request, resource
-//! spans, scope spans, span, attribute, scalar value) are read in place and each string is
-//! copied once, into the SDK value that keeps it. What is rare or per group (resource, scope,
-//! events, links, status, array and key-value-list values) is decoded by prost's messages and
+//! `String` per name, key and value, `Vec`s grown one attribute at a time and a reference
+//! count taken and dropped per string, then the SDK's `SpanData`, into which those moved.
+//! Here the levels every span passes through (request, resource spans, scope spans, span,
+//! attribute, scalar value, status) are read in place and each string is copied once, into
+//! the SDK value that keeps it. What is rare or once per group (resource, scope, events,
+//! links, array, key-value-list and bytes values) is decoded by prost's messages and
 //! converted by the same functions as [`convert_otlp_request`](super::convert_otlp_request).
 //!
-//! The result is what decoding with prost and then
-//! [`convert_otlp_request_for_translation`](super::convert_otlp_request_for_translation) gives,
-//! notes, errors and their order included, and a request prost refuses is refused here too:
-//! the tests and the `otlp_request` fuzz target compare the two. Protobuf lets a field appear
-//! more than once and in any order; the last scalar wins and message fields merge, as in prost.
-//! One difference remains: prost counts its nesting limit (100 messages) from the request,
-//! while a value decoded here by prost counts it from the value, about five levels deeper.
+//! Measured on the daemon's OTLP load (`scripts/daemon-instructions.sh otlp 300 900`), per
+//! span: reading 8,785 instructions (prost 6,983, conversion 1,802) -> 6,815, and the daemon
+//! as a whole 67,287 -> 65,140 (its SigV4 hashing counted in software, as valgrind runs it).
+//! `benches/otlp.rs` (`otlp_span_path`, 300 richer spans, scopes kept): 500 µs for prost's
+//! decoding and the conversion, 435 µs here. What is left is mostly the copies, their
+//! allocations and the UTF-8 checks, which both ways need.
+//!
+//! The result is what decoding with prost and then converting gives, notes, errors and
+//! their order included, and a request prost refuses is refused here too: the tests
+//! (`wire_tests.rs`) and the `otlp_wire` fuzz target compare the two. Protobuf lets a field
+//! appear more than once and in any order; the last scalar wins and message fields merge, as
+//! in prost. One difference remains: prost counts its nesting limit (100 messages) from the
+//! request, while a value decoded here by prost counts it from the value, about five levels
+//! deeper.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -35,8 +41,8 @@ use super::{push_attribute, span_kind, Any, Conversion, Note, ResourceGroup};
 use crate::otlp::proto::common::v1::{AnyValue, KeyValue as ProtoKeyValue};
 use crate::otlp::proto::trace::v1::{span, Status as ProtoStatus};
 
-/// Why an encoded request could not be read: the whole request is refused, as prost refuses
-/// it.
+/// Why [`read_otlp_request`] could not read a request: the whole request is refused, as
+/// prost refuses it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError(String);
 
@@ -61,13 +67,39 @@ impl From<prost::DecodeError> for WireError {
 
 type WireResult<T> = Result<T, WireError>;
 
-/// Reads an encoded `ExportTraceServiceRequest` into spans for translation.
+/// Reads an encoded protobuf `ExportTraceServiceRequest` into SDK spans: what
+/// decoding it with prost and [`convert_otlp_request`](super::convert_otlp_request) give,
+/// in one step and with each string copied once.
 ///
 /// # Errors
 ///
 /// The bytes are not such a request (a field of the wrong wire type, a length past the end,
 /// text that is not UTF-8, …): nothing of it is taken.
+///
+/// # Example
+///
+/// ```
+/// use otel_xray_daemon::read_otlp_request;
+///
+/// // A request with one resource and no spans: field 1, four bytes long, holding an empty
+/// // resource (field 1) and a schema URL (field 3, "x").
+/// let conversion = read_otlp_request(&[0x0a, 0x05, 0x0a, 0x00, 0x1a, 0x01, b'x']).unwrap();
+/// assert_eq!(conversion.groups.len(), 1);
+/// assert_eq!(conversion.span_count(), 0);
+/// assert!(read_otlp_request(&[0x0a, 0x09]).is_err(), "a length past the end");
+/// ```
+pub fn read_otlp_request(bytes: &[u8]) -> Result<Conversion, WireError> {
+    read_request(bytes, Scopes::Kept)
+}
+
+/// [`read_otlp_request`] for spans that are only translated: without their instrumentation
+/// scope, which no segment document carries (the SDK span owns its scope, so keeping it
+/// meant copying a named, versioned scope into every span).
 pub(crate) fn read_request_for_translation(bytes: &[u8]) -> WireResult<Conversion> {
+    read_request(bytes, Scopes::Left)
+}
+
+fn read_request(bytes: &[u8], scopes: Scopes) -> WireResult<Conversion> {
     let mut out = Conversion::default();
     let root = JsonPath::label("request");
     let rs_loc = root.field("resourceSpans");
@@ -75,11 +107,8 @@ pub(crate) fn read_request_for_translation(bytes: &[u8]) -> WireResult<Conversio
     let mut i = 0;
     while let Some((tag, field)) = fields.next()? {
         if tag == 1 {
-            read_resource_spans(
-                field.delimited("resource_spans")?,
-                &rs_loc.index(i),
-                &mut out,
-            )?;
+            let bytes = field.delimited("ExportTraceServiceRequest.resource_spans")?;
+            read_resource_spans(bytes, &rs_loc.index(i), scopes, &mut out)?;
             i += 1;
         }
     }
@@ -232,7 +261,12 @@ fn merge<M: Message + Default>(
     Ok(())
 }
 
-fn read_resource_spans(bytes: &[u8], loc: &JsonPath, out: &mut Conversion) -> WireResult<()> {
+fn read_resource_spans(
+    bytes: &[u8],
+    loc: &JsonPath,
+    scopes: Scopes,
+    out: &mut Conversion,
+) -> WireResult<()> {
     // The resource is read first wherever it is, so that its notes come before the spans'.
     let mut resource = None;
     let mut schema_url = "";
@@ -252,7 +286,13 @@ fn read_resource_spans(bytes: &[u8], loc: &JsonPath, out: &mut Conversion) -> Wi
     let mut j = 0;
     while let Some((tag, field)) = fields.next()? {
         if tag == 2 {
-            read_scope_spans(field.delimited("")?, &ss_loc.index(j), &mut spans, out)?;
+            read_scope_spans(
+                field.delimited("")?,
+                &ss_loc.index(j),
+                scopes,
+                &mut spans,
+                out,
+            )?;
             j += 1;
         }
     }
@@ -263,6 +303,7 @@ fn read_resource_spans(bytes: &[u8], loc: &JsonPath, out: &mut Conversion) -> Wi
 fn read_scope_spans(
     bytes: &[u8],
     loc: &JsonPath,
+    scopes: Scopes,
     spans: &mut Vec<SpanData>,
     out: &mut Conversion,
 ) -> WireResult<()> {
@@ -281,13 +322,7 @@ fn read_scope_spans(
             _ => {}
         }
     }
-    let scope = scope_of(
-        scope,
-        schema_url.to_owned(),
-        loc,
-        Scopes::Left,
-        &mut out.notes,
-    );
+    let scope = scope_of(scope, schema_url.to_owned(), loc, scopes, &mut out.notes);
     let sp_loc = loc.field("spans");
     spans.reserve(count);
     let mut fields = Fields(bytes);

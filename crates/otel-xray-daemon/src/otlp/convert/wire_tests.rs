@@ -3,7 +3,7 @@
 //! out of order, unknown), and on damaged bytes.
 
 use super::*;
-use crate::otlp::convert::convert_otlp_request_for_translation;
+use crate::otlp::convert::{convert_otlp_request, convert_otlp_request_for_translation};
 use crate::otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
 use crate::otlp::proto::common::v1::{
     any_value::Value as V, ArrayValue, InstrumentationScope as ProtoScope, KeyValueList,
@@ -39,18 +39,24 @@ fn canonical(conversion: &Conversion) -> String {
     )
 }
 
-/// What prost's decoding and the conversion make of `bytes`: `Err` when prost refuses the
-/// request.
-fn via_prost(bytes: &[u8]) -> Result<String, ()> {
-    ExportTraceServiceRequest::decode(bytes)
-        .map(|request| canonical(&convert_otlp_request_for_translation(request)))
-        .map_err(|_| ())
+/// What prost's decoding and the conversions make of `bytes`, with and without scopes:
+/// `Err` when prost refuses the request.
+fn via_prost(bytes: &[u8]) -> Result<(String, String), ()> {
+    let request = ExportTraceServiceRequest::decode(bytes).map_err(|_| ())?;
+    Ok((
+        canonical(&convert_otlp_request(request.clone())),
+        canonical(&convert_otlp_request_for_translation(request)),
+    ))
 }
 
-fn via_wire(bytes: &[u8]) -> Result<String, ()> {
-    read_request_for_translation(bytes)
-        .map(|conversion| canonical(&conversion))
-        .map_err(|_| ())
+fn via_wire(bytes: &[u8]) -> Result<(String, String), ()> {
+    let kept = read_otlp_request(bytes).map(|c| canonical(&c));
+    let left = read_request_for_translation(bytes).map(|c| canonical(&c));
+    match (kept, left) {
+        (Ok(kept), Ok(left)) => Ok((kept, left)),
+        (Err(_), Err(_)) => Err(()),
+        (kept, left) => panic!("one reading failed, not the other: {kept:?} {left:?}"),
+    }
 }
 
 fn assert_same(bytes: &[u8]) {
