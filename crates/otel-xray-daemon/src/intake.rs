@@ -57,6 +57,12 @@ impl Intake {
         self.buffer.offer(document)
     }
 
+    /// Queues documents in order; see [`SegmentBuffer::offer_all`]. Returns how many were
+    /// spilled.
+    pub fn offer_all(&self, documents: Vec<String>) -> usize {
+        self.buffer.offer_all(documents)
+    }
+
     /// The buffer.
     pub fn buffer(&self) -> &Arc<SegmentBuffer> {
         &self.buffer

@@ -10,7 +10,6 @@ use otel_xray_exporter::Translator;
 use super::convert::{read_otlp_request, read_request_for_translation, Conversion, WireError};
 use super::counters::OtlpCounters;
 use super::forward::Forwarder;
-use crate::buffer::Offer;
 use crate::counters::{RejectReason, Source};
 use crate::intake::Intake;
 
@@ -192,6 +191,8 @@ impl OtlpIngest {
         // the Lambda spans in tests/otlp_udp.rs), so a full buffer held far more than its
         // configured size.
         let mut buf = Vec::with_capacity(2048);
+        // Offered together once translated: one lock of the buffer per request.
+        let mut documents = Vec::with_capacity(conversion.span_count());
         for group in &conversion.groups {
             for span in &group.spans {
                 // The translator writes JSON from `&str`s: text, checked once here so the
@@ -204,12 +205,7 @@ impl OtlpIngest {
                         std::str::from_utf8(&buf).map_err(|e| format!("document not UTF-8: {e}"))
                     });
                 match written {
-                    Ok(document) => {
-                        // Spillover is counted by the buffer.
-                        if self.intake.offer(document.to_owned()) == Offer::Spilled {
-                            outcome.spilled += 1;
-                        }
-                    }
+                    Ok(document) => documents.push(document.to_owned()),
                     Err(e) => {
                         self.intake
                             .reject(source, RejectReason::OtlpUntranslatable, 1);
@@ -224,6 +220,8 @@ impl OtlpIngest {
                 }
             }
         }
+        // Spillover is counted by the buffer.
+        outcome.spilled += self.intake.offer_all(documents);
     }
 }
 

@@ -329,17 +329,16 @@ fn read_scope_spans(
     let mut k = 0;
     while let Some((tag, field)) = fields.next()? {
         if tag == 2 {
-            match read_span(
+            let kept = read_span(
                 field.delimited("")?,
                 &sp_loc.index(k),
                 &scope,
                 &mut out.notes,
-            )? {
-                Ok(span) => spans.push(span),
-                Err(e) => {
-                    out.rejected_spans += 1;
-                    out.errors.push(e);
-                }
+                spans,
+            )?;
+            if let Err(e) = kept {
+                out.rejected_spans += 1;
+                out.errors.push(e);
             }
             k += 1;
         }
@@ -425,14 +424,15 @@ impl<'a> SpanFields<'a> {
     }
 }
 
-/// One span: `Err` when the bytes are not a span (the request is refused), `Ok(Err)` when
-/// the span is malformed (it alone is rejected).
+/// One span, pushed onto `spans`: `Err` when the bytes are not a span (the request is
+/// refused), `Ok(Err)` when the span is malformed (it alone is rejected).
 fn read_span(
     bytes: &[u8],
     loc: &JsonPath,
     scope: &InstrumentationScope,
     notes: &mut Vec<Note>,
-) -> WireResult<OtlpResult<SpanData>> {
+    spans: &mut Vec<SpanData>,
+) -> WireResult<OtlpResult<()>> {
     let s = SpanFields::read(bytes)?;
     let head = SpanHead::check(
         SpanIds {
@@ -473,7 +473,8 @@ fn read_span(
         Ok(rest) => rest,
         Err(e) => return Ok(Err(e)),
     };
-    Ok(Ok(SpanData {
+    // Pushed here rather than returned: the span, a few hundred bytes, is moved once, not twice.
+    spans.push(SpanData {
         span_context: head.context,
         parent_span_id: head.parent_span_id,
         parent_span_is_remote: head.parent_span_is_remote,
@@ -487,7 +488,8 @@ fn read_span(
         links,
         status,
         instrumentation_scope: scope.clone(),
-    }))
+    });
+    Ok(Ok(()))
 }
 
 /// The span's attributes (`count` of them, among the span fields in `bytes`), noted as
