@@ -73,10 +73,10 @@ pub use limits::MAX_SEGMENT_BYTES;
 pub use sigv4::{SigningError, XraySigner, REFRESH_BEFORE_EXPIRY, XRAY_SIGNING_NAME};
 pub use text::TRUNCATION_MARK;
 pub use translate::{
-    is_name_char, sanitize_annotation_key, sanitize_name, TranslateError, Translated, Translator,
-    ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, MAX_ANNOTATIONS, MAX_ANNOTATION_KEY_CHARS,
-    MAX_ANNOTATION_VALUE_CHARS, MAX_HTTP_CHARS, MAX_NAME_CHARS, MAX_NESTING_DEPTH, METADATA_PREFIX,
-    OTEL_NAMESPACE, RESOURCE_PREFIX,
+    is_name_char, sanitize_annotation_key, sanitize_name, span_attribute_keys, TranslateError,
+    Translated, Translator, ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, MAX_ANNOTATIONS,
+    MAX_ANNOTATION_KEY_CHARS, MAX_ANNOTATION_VALUE_CHARS, MAX_HTTP_CHARS, MAX_NAME_CHARS,
+    MAX_NESTING_DEPTH, METADATA_PREFIX, OTEL_NAMESPACE, RESOURCE_PREFIX,
 };
 pub use translate_stats::TranslateStats;
 #[cfg(feature = "api")]

@@ -5,6 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use opentelemetry::KeyValue;
+use opentelemetry_sdk::trace::SpanData;
 use otel_xray_daemon::otlp_proto::collector::trace::v1::ExportTraceServiceRequest;
 use otel_xray_daemon::{convert_otlp_request, read_otlp_request, Conversion};
 use prost::Message;
@@ -19,7 +21,19 @@ fn canonical(conversion: &Conversion) -> String {
             let mut attributes: Vec<String> =
                 g.resource.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
             attributes.sort();
-            format!("{attributes:?} {:?} {:?}", g.resource.schema_url(), g.spans)
+            // A key is static or owned depending on the reader: compared as text.
+            let spans: Vec<SpanData> = g
+                .spans
+                .iter()
+                .cloned()
+                .map(|mut span| {
+                    span.attributes = (span.attributes.into_iter())
+                        .map(|kv| KeyValue::new(kv.key.as_str().to_owned(), kv.value))
+                        .collect();
+                    span
+                })
+                .collect();
+            format!("{attributes:?} {:?} {spans:?}", g.resource.schema_url())
         })
         .collect();
     format!(

@@ -29,7 +29,25 @@ macro_rules! known_keys {
                 _ => None,
             }
         }
+        impl $enum {
+            /// Every key, in declaration order.
+            #[allow(dead_code, reason = "only the span keys are handed out (span_attribute_keys)")]
+            pub(crate) const KEYS: [&'static str; $count] = [$( $key, )*];
+        }
     };
+}
+
+/// Every span attribute key the translator reads by its whole name (the `aws.xray.*`
+/// prefixes aside). A reader of OTLP can give the SDK these as static keys rather than
+/// allocate a copy of each for every span, as the daemon's protobuf reader does.
+///
+/// ```
+/// let keys: Vec<&str> = otel_xray_exporter::span_attribute_keys().collect();
+/// assert!(keys.contains(&"http.request.method"));
+/// assert!(keys.contains(&"db.query.text"));
+/// ```
+pub fn span_attribute_keys() -> impl Iterator<Item = &'static str> {
+    SpanKey::KEYS.into_iter()
 }
 
 known_keys!(SpanKey, SPAN_KEYS, span_key {

@@ -45,7 +45,8 @@ pub use annotations::{
 };
 pub use http::MAX_HTTP_CHARS;
 pub use keys::{
-    ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, METADATA_PREFIX, OTEL_NAMESPACE, RESOURCE_PREFIX,
+    span_attribute_keys, ANNOTATIONS_LIST_KEY, ANNOTATION_PREFIX, METADATA_PREFIX, OTEL_NAMESPACE,
+    RESOURCE_PREFIX,
 };
 pub use name::{is_name_char, sanitize_name, MAX_NAME_CHARS};
 pub use nesting::MAX_NESTING_DEPTH;

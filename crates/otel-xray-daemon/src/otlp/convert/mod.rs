@@ -25,6 +25,7 @@ mod json_attributes;
 mod json_fields;
 mod protobuf;
 mod report;
+mod static_keys;
 mod wire;
 
 pub use json::convert_otlp_json;

@@ -37,6 +37,7 @@ use super::protobuf::{
     any_value, events_of, links_of, resource_of, scope_of, status_of, Scopes, SpanHead, SpanIds,
 };
 use super::report::{JsonPath, OtlpResult};
+use super::static_keys::static_key;
 use super::{push_attribute, span_kind, Any, Conversion, Note, ResourceGroup};
 use crate::otlp::proto::common::v1::{AnyValue, KeyValue as ProtoKeyValue};
 use crate::otlp::proto::trace::v1::{span, Status as ProtoStatus};
@@ -530,14 +531,20 @@ fn read_status(bytes: &[u8], status: &mut ProtoStatus) -> WireResult<()> {
 
 /// A `KeyValue`: its key and its value (`None` when it has none).
 fn read_key_value(bytes: &[u8]) -> WireResult<(Key, Option<Any>)> {
-    let mut key = "";
+    // A key the translator reads is a static key: no UTF-8 check, no copy (static_keys.rs).
+    let mut key = Err("");
     let mut first = None;
     // A value that appears more than once is merged, as prost merges it: rare.
     let mut merged: Option<AnyValue> = None;
     let mut fields = Fields(bytes);
     while let Some((tag, field)) = fields.next()? {
         match tag {
-            1 => key = field.text("KeyValue.key")?,
+            1 => {
+                key = match static_key(field.delimited("KeyValue.key")?) {
+                    Some(known) => Ok(known),
+                    None => Err(field.text("KeyValue.key")?),
+                }
+            }
             2 => {
                 let value = field.delimited("KeyValue.value")?;
                 match (&mut merged, first) {
@@ -559,7 +566,11 @@ fn read_key_value(bytes: &[u8]) -> WireResult<(Key, Option<Any>)> {
         (None, Some(value)) => read_any_value(value)?,
         (None, None) => None,
     };
-    Ok((Key::from(key.to_owned()), any))
+    let key = match key {
+        Ok(known) => Key::from_static_str(known),
+        Err(read) => Key::from(read.to_owned()),
+    };
+    Ok((key, any))
 }
 
 /// An `AnyValue` holding one scalar is read here; anything else (arrays, lists, bytes,

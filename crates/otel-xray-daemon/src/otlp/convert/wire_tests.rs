@@ -27,7 +27,19 @@ fn canonical(conversion: &Conversion) -> String {
                 .map(|(k, v)| format!("{k:?}={v:?}"))
                 .collect();
             attributes.sort();
-            format!("{attributes:?} {:?} {:?}", g.resource.schema_url(), g.spans)
+            // A key is static or owned depending on the reader: compared as text.
+            let spans: Vec<SpanData> = g
+                .spans
+                .iter()
+                .cloned()
+                .map(|mut span| {
+                    span.attributes = (span.attributes.into_iter())
+                        .map(|kv| KeyValue::new(kv.key.as_str().to_owned(), kv.value))
+                        .collect();
+                    span
+                })
+                .collect();
+            format!("{attributes:?} {:?} {spans:?}", g.resource.schema_url())
         })
         .collect();
     format!(
