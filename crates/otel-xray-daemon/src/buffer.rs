@@ -29,9 +29,10 @@ use crate::counters::DaemonCounters;
 /// The smallest buffer the daemon accepts, in MB (`-m`, `TotalBufferSizeMB`).
 pub const MIN_BUFFER_MB: u64 = 3;
 
-/// What is charged per document besides its bytes (the queue entry), so that a flood of tiny
-/// documents is bounded too.
-const PER_DOCUMENT_OVERHEAD: usize = std::mem::size_of::<String>();
+/// What is charged per document besides its bytes (the queue entry and the shared text's two
+/// counts), so that a flood of tiny documents is bounded too.
+const PER_DOCUMENT_OVERHEAD: usize =
+    std::mem::size_of::<Arc<str>>() + 2 * std::mem::size_of::<usize>();
 
 /// What [`SegmentBuffer::offer`] did with a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +48,9 @@ pub enum Offer {
 /// [`SegmentBuffer::release`].
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Taken {
-    /// The documents, oldest first.
-    pub documents: Vec<String>,
+    /// The documents, oldest first. Shared: the sender keeps them for a retry while the
+    /// exporter sends them, without a copy.
+    pub documents: Vec<Arc<str>>,
     charge: usize,
 }
 
@@ -66,7 +68,7 @@ impl Taken {
 
 #[derive(Debug)]
 struct Queue {
-    documents: VecDeque<String>,
+    documents: VecDeque<Arc<str>>,
     bytes: usize,
     closed: bool,
     /// How many waiting documents wake the waiting sender; `usize::MAX` while none waits.
@@ -78,7 +80,7 @@ struct Queue {
 
 impl Queue {
     /// Queues `document` if it fits in `capacity` and the buffer is open; dropped otherwise.
-    fn push(&mut self, document: String, capacity: usize) -> bool {
+    fn push(&mut self, document: Arc<str>, capacity: usize) -> bool {
         let cost = document.len() + PER_DOCUMENT_OVERHEAD;
         if self.closed || self.bytes + cost > capacity {
             return false;
@@ -132,13 +134,16 @@ impl SegmentBuffer {
         }
     }
 
-    /// Queues one serialised segment document (JSON text) without ever waiting. A `String`,
-    /// so the sender hands it to PutTraceSegments as it is, without checking its UTF-8 again.
+    /// Queues one serialised segment document (JSON text) without ever waiting. Text, so the
+    /// sender hands it to PutTraceSegments as it is, without checking its UTF-8 again; give
+    /// an `Arc<str>` made from the bytes received to save a copy (a `String` is copied into
+    /// one).
     ///
     /// Returns [`Offer::Spilled`] — and counts the document as spillover — when it does not
     /// fit in what is left of the buffer, or after [`close`](Self::close). The caller counts
     /// the unit as received beforehand ([`DaemonCounters::add_received`]); nothing else.
-    pub fn offer(&self, document: String) -> Offer {
+    pub fn offer(&self, document: impl Into<Arc<str>>) -> Offer {
+        let document = document.into();
         let (queued, wake) = {
             let mut q = self.lock();
             let queued = q.push(document, self.capacity);
@@ -155,7 +160,7 @@ impl SegmentBuffer {
     /// [`offer`](Self::offer) for each of `documents`, in order, under one lock (an OTLP
     /// request's documents: a lock, a count and a wake-up per document were 1.5 % of the
     /// daemon's CPU time under OTLP load). Returns how many were spilled.
-    pub fn offer_all(&self, documents: Vec<String>) -> usize {
+    pub fn offer_all(&self, documents: Vec<Arc<str>>) -> usize {
         let n = documents.len();
         let (queued, wake) = {
             let mut q = self.lock();
@@ -216,7 +221,7 @@ impl SegmentBuffer {
                     waiting >= max || q.closed || deadline.is_some_and(|d| d <= Instant::now());
                 if waiting > 0 && filled {
                     q.wake_at = usize::MAX;
-                    let documents: Vec<String> = q.documents.drain(..waiting.min(max)).collect();
+                    let documents: Vec<Arc<str>> = q.documents.drain(..waiting.min(max)).collect();
                     let charge = documents
                         .iter()
                         .map(|d| d.len() + PER_DOCUMENT_OVERHEAD)
@@ -321,6 +326,10 @@ fn host_memory_bytes() -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn texts(documents: &[Arc<str>]) -> Vec<&str> {
+        documents.iter().map(|d| &**d).collect()
+    }
+
     fn buffer(capacity: usize) -> (SegmentBuffer, Arc<DaemonCounters>) {
         let c = Arc::new(DaemonCounters::new());
         (SegmentBuffer::new(capacity, c.clone()), c)
@@ -347,7 +356,7 @@ mod tests {
     /// order, each that fits, the rest counted as spillover; and wakes a waiting sender.
     #[tokio::test]
     async fn offer_all_takes_what_single_offers_take() {
-        let docs = || -> Vec<String> {
+        let docs = || -> Vec<Arc<str>> {
             [
                 "aaaa",
                 "bbbbbbbbbbbbbbbbbbbb",
@@ -355,7 +364,7 @@ mod tests {
                 "dddddddddddddddddddd",
                 "e",
             ]
-            .map(str::to_owned)
+            .map(Arc::from)
             .to_vec()
         };
         let capacity = 30 + 3 * PER_DOCUMENT_OVERHEAD;
@@ -390,9 +399,9 @@ mod tests {
             assert_eq!(b.offer(i.to_string()), Offer::Accepted);
         }
         let first = b.next_batch(3).await;
-        assert_eq!(first.documents, ["0", "1", "2"]);
+        assert_eq!(texts(&first.documents), ["0", "1", "2"]);
         let second = b.next_batch(50).await;
-        assert_eq!(second.documents, ["3", "4"]);
+        assert_eq!(texts(&second.documents), ["3", "4"]);
         // Taken is still held until released.
         assert_eq!(b.used_bytes(), 5 * (1 + PER_DOCUMENT_OVERHEAD));
         b.release(first.charge());
@@ -413,7 +422,7 @@ mod tests {
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         b.offer("doc".to_owned());
-        assert_eq!(waiter.await.unwrap().documents, ["doc"]);
+        assert_eq!(texts(&waiter.await.unwrap().documents), ["doc"]);
         let waiter = tokio::spawn({
             let b = b.clone();
             async move { b.next_batch(50).await }

@@ -53,13 +53,13 @@ impl Intake {
     }
 
     /// Queues one serialised segment document; see [`SegmentBuffer::offer`].
-    pub fn offer(&self, document: String) -> Offer {
+    pub fn offer(&self, document: impl Into<Arc<str>>) -> Offer {
         self.buffer.offer(document)
     }
 
     /// Queues documents in order; see [`SegmentBuffer::offer_all`]. Returns how many were
     /// spilled.
-    pub fn offer_all(&self, documents: Vec<String>) -> usize {
+    pub fn offer_all(&self, documents: Vec<Arc<str>>) -> usize {
         self.buffer.offer_all(documents)
     }
 

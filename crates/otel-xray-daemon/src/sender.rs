@@ -43,12 +43,12 @@ pub struct SinkReport {
 /// daemon, anything else in tests and `otel-xray listen --forward`.
 pub trait DocumentSink: Send + Sync + 'static {
     /// Delivers `documents` (at most [`BATCH_DOCUMENTS`]) and says what became of each.
-    fn send(&self, documents: Vec<String>) -> impl Future<Output = SinkReport> + Send;
+    fn send(&self, documents: Vec<Arc<str>>) -> impl Future<Output = SinkReport> + Send;
 }
 
 /// PutTraceSegments, with the exporter's batching, retries and accounting.
 impl DocumentSink for otel_xray_exporter::XrayExporter {
-    async fn send(&self, documents: Vec<String>) -> SinkReport {
+    async fn send(&self, documents: Vec<Arc<str>>) -> SinkReport {
         let report = self.send_documents(documents).await;
         SinkReport {
             sent: report.sent,
@@ -200,7 +200,7 @@ struct Unreachable;
 
 async fn send_batch<K: DocumentSink>(
     sink: &K,
-    documents: Vec<String>,
+    documents: Vec<Arc<str>>,
     counters: &DaemonCounters,
     options: &SenderOptions,
     stopping: watch::Receiver<bool>,
@@ -211,6 +211,8 @@ async fn send_batch<K: DocumentSink>(
     }
     let stopping = &stopping;
     let attempt = || {
+        // Shared texts: each attempt's copy of the batch is 50 reference counts, not 50
+        // documents.
         let documents = documents.clone();
         async move {
             let report = sink.send(documents).await;
@@ -258,7 +260,7 @@ mod tests {
     }
 
     impl DocumentSink for Recorder {
-        async fn send(&self, documents: Vec<String>) -> SinkReport {
+        async fn send(&self, documents: Vec<Arc<str>>) -> SinkReport {
             self.calls.fetch_add(1, Ordering::Relaxed);
             let n = documents.len() as u64;
             if self.down.load(Ordering::Relaxed) {
@@ -268,7 +270,8 @@ mod tests {
                 };
             }
             let rejected = documents.iter().filter(|d| d.contains("bad")).count() as u64;
-            self.batches.lock().unwrap().push(documents);
+            let texts = documents.iter().map(|d| d.to_string()).collect();
+            self.batches.lock().unwrap().push(texts);
             SinkReport {
                 sent: n - rejected,
                 rejected,

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -198,7 +199,7 @@ pub(crate) fn handle_datagram(
                 return;
             };
             // Spillover is counted by the buffer; nothing to tell a UDP sender.
-            let _ = intake.offer(document.to_owned());
+            let _ = intake.offer(Arc::<str>::from(document));
         }
         Body::Otlp { kind, payload } => match otlp {
             Some(otlp) => {
@@ -300,7 +301,8 @@ mod tests {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
-            docs.extend(rt.block_on(intake.buffer().next_batch(1000)).documents);
+            let taken = rt.block_on(intake.buffer().next_batch(1000)).documents;
+            docs.extend(taken.iter().map(|d| d.to_string()));
         }
         (intake.counters().snapshot(), docs)
     }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
@@ -97,15 +98,19 @@ impl XrayExporter {
     /// transport, with the same accounting as [`SpanExporter::export`].
     ///
     /// Useful to forward documents produced elsewhere. Each document counts
-    /// as one span, whatever it nests.
-    pub async fn send_documents(&self, documents: Vec<String>) -> DeliveryReport {
+    /// as one span, whatever it nests. Documents given as `Arc<str>` are shared, not
+    /// copied: a caller that keeps them to send again after an outage pays no copy.
+    pub async fn send_documents<D: Into<Arc<str>>>(&self, documents: Vec<D>) -> DeliveryReport {
         let mut tally = DeliveryTally::new(&self.counters);
         if self.is_shutdown.load(Ordering::Acquire) {
             tally.dropped(DropReason::AfterShutdown, documents.len() as u64);
             return tally.report;
         }
         let deadline = Instant::now() + self.timeout;
-        let documents = documents.into_iter().map(Document::single).collect();
+        let documents = documents
+            .into_iter()
+            .map(|d| Document::single(d.into()))
+            .collect();
         self.transport
             .deliver(documents, &mut tally, deadline)
             .await;

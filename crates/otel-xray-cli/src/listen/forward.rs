@@ -78,14 +78,15 @@ mod tests {
     }
 
     impl DocumentSink for Recorder {
-        async fn send(&self, docs: Vec<String>) -> SinkReport {
-            let failed = docs.iter().filter(|d| d.as_str() == "bad").count() as u64;
+        async fn send(&self, docs: Vec<Arc<str>>) -> SinkReport {
+            let failed = docs.iter().filter(|d| &***d == "bad").count() as u64;
             let report = SinkReport {
                 sent: docs.len() as u64 - failed,
                 rejected: failed,
                 dropped: 0,
             };
-            self.batches.lock().unwrap().push(docs);
+            let texts = docs.iter().map(|d| d.to_string()).collect();
+            self.batches.lock().unwrap().push(texts);
             report
         }
     }

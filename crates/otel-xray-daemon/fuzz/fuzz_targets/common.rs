@@ -32,7 +32,7 @@ pub fn check(ingest: &OtlpIngest) {
     let taken = runtime().block_on(buffer.next_batch(waiting));
     for document in &taken.documents {
         let value: serde_json::Value =
-            serde_json::from_slice(document).expect("the translator writes JSON");
+            serde_json::from_str(document).expect("the translator writes JSON");
         for field in ["name", "id", "trace_id", "start_time"] {
             assert!(value.get(field).is_some(), "no {field} in {value}");
         }

@@ -205,7 +205,7 @@ impl OtlpIngest {
                         std::str::from_utf8(&buf).map_err(|e| format!("document not UTF-8: {e}"))
                     });
                 match written {
-                    Ok(document) => documents.push(document.to_owned()),
+                    Ok(document) => documents.push(Arc::<str>::from(document)),
                     Err(e) => {
                         self.intake
                             .reject(source, RejectReason::OtlpUntranslatable, 1);

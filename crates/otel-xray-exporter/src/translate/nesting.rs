@@ -318,7 +318,7 @@ impl Packer<'_, '_> {
             }
             match text {
                 Ok(text) => out.docs.push(Document {
-                    text,
+                    text: text.into(),
                     spans: members.len() as u64,
                 }),
                 Err(e) => {

@@ -9,6 +9,7 @@ pub(crate) mod daemon;
 pub(crate) mod daemon_address;
 pub(crate) mod writer;
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::delivery_stats::{DeliveryCounters, DropReason};
@@ -29,14 +30,55 @@ pub const MAX_DAEMON_DOCUMENT_BYTES: usize = MAX_DATAGRAM_BYTES - DAEMON_HEADER.
 /// per span, so nesting does not change what the counters say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Document {
-    pub(crate) text: String,
+    pub(crate) text: Text,
     pub(crate) spans: u64,
 }
 
 impl Document {
     /// A document of one span.
-    pub(crate) fn single(text: String) -> Document {
-        Document { text, spans: 1 }
+    pub(crate) fn single(text: impl Into<Text>) -> Document {
+        Document {
+            text: text.into(),
+            spans: 1,
+        }
+    }
+}
+
+/// A document's JSON text: the exporter's own translations own theirs; documents handed in
+/// ([`XrayExporter::send_documents`](crate::XrayExporter::send_documents), the daemon's
+/// buffer) are shared with the caller, who keeps them for a retry without copying them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Text {
+    Owned(String),
+    Shared(Arc<str>),
+}
+
+impl Text {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Text::Owned(text) => text,
+            Text::Shared(text) => text,
+        }
+    }
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl From<String> for Text {
+    fn from(text: String) -> Text {
+        Text::Owned(text)
+    }
+}
+
+impl From<Arc<str>> for Text {
+    fn from(text: Arc<str>) -> Text {
+        Text::Shared(text)
     }
 }
 

@@ -392,7 +392,10 @@ mod tests {
     }
 
     fn doc(text: String, spans: u64) -> Document {
-        Document { text, spans }
+        Document {
+            text: text.into(),
+            spans,
+        }
     }
 
     #[test]
