@@ -4,9 +4,10 @@
 //! Answers: `OK` with `partial_success` (rejected spans and why) when spans
 //! were refused; `RESOURCE_EXHAUSTED` when the buffer was full, so the
 //! sender's retry (or its own queue) holds the spans instead of our memory.
-//! A request tonic cannot decode is answered `INTERNAL` by tonic itself,
-//! before it reaches us: such answers are counted as malformed requests by a
-//! layer around the service.
+//! A request that is not an `ExportTraceServiceRequest` is answered `INTERNAL`,
+//! the status tonic-prost's decoder gave it; so is what tonic refuses before
+//! calling the service. A layer around the service counts every such answer
+//! as a malformed request.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -121,9 +122,9 @@ pub async fn serve_grpc(
         .await
 }
 
-/// Counts answers tonic gave without calling the service: a body that is not
-/// a protobuf request comes back `INTERNAL` (status 13), which the service
-/// itself never answers.
+/// Counts the `INTERNAL` answers (status 13) as malformed requests: the service's own for a
+/// body that is not a protobuf request, and tonic's for what it refuses before calling the
+/// service. The service gives that status for nothing else.
 #[derive(Debug, Clone)]
 struct CountDecodeFailures<S> {
     inner: S,

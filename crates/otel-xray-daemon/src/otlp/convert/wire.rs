@@ -531,18 +531,19 @@ fn read_status(bytes: &[u8], status: &mut ProtoStatus) -> WireResult<()> {
 
 /// A `KeyValue`: its key and its value (`None` when it has none).
 fn read_key_value(bytes: &[u8]) -> WireResult<(Key, Option<Any>)> {
-    // A key the translator reads is a static key: no UTF-8 check, no copy (static_keys.rs).
-    let mut key = Err("");
+    let mut key = Key::from_static_str("");
     let mut first = None;
     // A value that appears more than once is merged, as prost merges it: rare.
     let mut merged: Option<AnyValue> = None;
     let mut fields = Fields(bytes);
     while let Some((tag, field)) = fields.next()? {
         match tag {
+            // A key the translator reads is a static key: no UTF-8 check, no copy
+            // (static_keys.rs).
             1 => {
                 key = match static_key(field.delimited("KeyValue.key")?) {
-                    Some(known) => Ok(known),
-                    None => Err(field.text("KeyValue.key")?),
+                    Some(known) => Key::from_static_str(known),
+                    None => Key::from(field.text("KeyValue.key")?.to_owned()),
                 }
             }
             2 => {
@@ -565,10 +566,6 @@ fn read_key_value(bytes: &[u8]) -> WireResult<(Key, Option<Any>)> {
         (Some(m), _) => any_value(m),
         (None, Some(value)) => read_any_value(value)?,
         (None, None) => None,
-    };
-    let key = match key {
-        Ok(known) => Key::from_static_str(known),
-        Err(read) => Key::from(read.to_owned()),
     };
     Ok((key, any))
 }
