@@ -5,42 +5,13 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::SpanData;
 use otel_xray_daemon::otlp_proto::collector::trace::v1::ExportTraceServiceRequest;
 use otel_xray_daemon::{convert_otlp_request, read_otlp_request, Conversion};
 use prost::Message;
 
-/// A conversion as text, each resource's attributes sorted (a resource keeps them in a
-/// hash map).
-fn canonical(conversion: &Conversion) -> String {
-    let groups: Vec<String> = conversion
-        .groups
-        .iter()
-        .map(|g| {
-            let mut attributes: Vec<String> =
-                g.resource.iter().map(|(k, v)| format!("{k:?}={v:?}")).collect();
-            attributes.sort();
-            // A key is static or owned depending on the reader: compared as text.
-            let spans: Vec<SpanData> = g
-                .spans
-                .iter()
-                .cloned()
-                .map(|mut span| {
-                    span.attributes = (span.attributes.into_iter())
-                        .map(|kv| KeyValue::new(kv.key.as_str().to_owned(), kv.value))
-                        .collect();
-                    span
-                })
-                .collect();
-            format!("{attributes:?} {:?} {spans:?}", g.resource.schema_url())
-        })
-        .collect();
-    format!(
-        "{groups:?} {:?} {:?} {}",
-        conversion.errors, conversion.notes, conversion.rejected_spans
-    )
-}
+#[path = "../../src/otlp/convert/canonical.rs"]
+mod canonical;
+use canonical::canonical;
 
 fuzz_target!(|data: &[u8]| {
     let read = read_otlp_request(data).map(|c| canonical(&c));

@@ -14,42 +14,9 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use prost::encoding::{encode_key, encode_varint};
 
-/// A conversion as text, each resource's attributes sorted (a resource keeps them in a
-/// hash map, whose order differs from one map to the next).
-fn canonical(conversion: &Conversion) -> String {
-    let groups: Vec<String> = conversion
-        .groups
-        .iter()
-        .map(|g| {
-            let mut attributes: Vec<String> = g
-                .resource
-                .iter()
-                .map(|(k, v)| format!("{k:?}={v:?}"))
-                .collect();
-            attributes.sort();
-            // A key is static or owned depending on the reader: compared as text.
-            let spans: Vec<SpanData> = g
-                .spans
-                .iter()
-                .cloned()
-                .map(|mut span| {
-                    span.attributes = (span.attributes.into_iter())
-                        .map(|kv| KeyValue::new(kv.key.as_str().to_owned(), kv.value))
-                        .collect();
-                    span
-                })
-                .collect();
-            format!("{attributes:?} {:?} {spans:?}", g.resource.schema_url())
-        })
-        .collect();
-    format!(
-        "{groups:?} {:?} {:?} {} {}",
-        conversion.errors,
-        conversion.notes,
-        conversion.rejected_spans,
-        conversion.unreadable_requests
-    )
-}
+#[path = "canonical.rs"]
+mod canonical;
+use canonical::canonical;
 
 /// What prost's decoding and the conversions make of `bytes`, with and without scopes:
 /// `Err` when prost refuses the request.
